@@ -1,0 +1,590 @@
+"""The backpropagation-through-time core shared by every trained estimator.
+
+It runs a stack of (optionally bidirectional) recurrent layers over a zero-padded,
+time-major batch ``X`` of shape ``(n_timesteps, n_sequences, n_features)`` with per-sequence
+``lengths``, keeps what backward needs, and back-propagates through time with masking,
+truncation and inverted dropout between layers. Parameters live in a plain ``dict`` under
+PyTorch's names (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0`` and the
+``_reverse`` variants), so that a network maps one to one onto ``nn.RNN``/``nn.LSTM``/``nn.GRU``.
+
+How it is fast (DESIGN section 4): the input projection of all steps of a layer is one matrix
+product before the loop; inside the loop there is one recurrent product per step (two for
+the GRU with the reset gate before the product) and elementwise work on contiguous
+``(gates * hidden, n_sequences)`` blocks; weight gradients are one product each after the
+loop, over all steps at once. The only Python loop is the loop over time.
+
+Masking: a sequence that has ended keeps its state (``h_t = h_{t-1}`` at padded steps), so
+the state after the last step is each sequence's state at its own last real step, and
+padded steps receive no gradient. The backward direction of a bidirectional layer runs over
+each sequence reversed within its own length, so it starts at that sequence's last real step.
+Outputs at padded steps are zero.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._cells import CELLS, StepContext, Trace
+
+__all__ = [
+    "RecurrentConfig",
+    "ForwardResult",
+    "init_params",
+    "forward",
+    "backward",
+    "clip_grad_norm",
+    "make_dropout_masks",
+    "truncation_cuts",
+]
+
+
+@dataclass(frozen=True)
+class RecurrentConfig:
+    """The architecture of a recurrent stack.
+
+    Parameters
+    ----------
+    cell : {"rnn", "lstm", "gru"}
+        The recurrent cell.
+    input_size : int
+        Features per time step of the input.
+    hidden_sizes : tuple of int
+        Width of each stacked layer (per direction).
+    bidirectional : bool, default=False
+        Whether each layer also runs backward in time; its output is then the forward and
+        backward states concatenated, ``2 * hidden`` features.
+    activation : {"tanh", "relu"}, default="tanh"
+        State activation of the ``"rnn"`` cell.
+    recurrent_activation : {"sigmoid", "hard_sigmoid"}, default="sigmoid"
+        Gate activation of LSTM and GRU.
+    reset_after : bool, default=True
+        GRU only: apply the reset gate after the recurrent product (PyTorch) or before it
+        (Cho et al. 2014).
+    """
+
+    cell: str
+    input_size: int
+    hidden_sizes: tuple
+    bidirectional: bool = False
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    reset_after: bool = True
+
+    @property
+    def n_directions(self):
+        return 2 if self.bidirectional else 1
+
+    @property
+    def kernel(self):
+        if self.cell == "gru" and not self.reset_after:
+            return CELLS["gru_reset_before"]
+        return CELLS[self.cell]
+
+    @property
+    def output_size(self):
+        return self.hidden_sizes[-1] * self.n_directions
+
+    def layer_input_size(self, layer):
+        if layer == 0:
+            return self.input_size
+        return self.hidden_sizes[layer - 1] * self.n_directions
+
+    def suffixes(self):
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    def param_shapes(self):
+        """Ordered ``{name: shape}`` in PyTorch's ``named_parameters`` order."""
+        G = self.kernel.n_gates
+        shapes = {}
+        for k, h in enumerate(self.hidden_sizes):
+            d = self.layer_input_size(k)
+            for s in self.suffixes():
+                shapes[f"weight_ih_l{k}{s}"] = (G * h, d)
+                shapes[f"weight_hh_l{k}{s}"] = (G * h, h)
+                shapes[f"bias_ih_l{k}{s}"] = (G * h,)
+                shapes[f"bias_hh_l{k}{s}"] = (G * h,)
+        return shapes
+
+
+def init_params(config, rng, dtype=np.float64):
+    """Initialise parameters: Glorot-uniform input weights, orthogonal recurrent weights.
+
+    Biases are zero except the LSTM forget gate's input bias, which is 1 so that gradients
+    flow through the cell state early in training (Jozefowicz et al., 2015).
+
+    Parameters
+    ----------
+    config : RecurrentConfig
+    rng : numpy.random.Generator
+    dtype : dtype, default=float64
+
+    Returns
+    -------
+    params : dict of str to ndarray
+        In PyTorch's order and names, see :meth:`RecurrentConfig.param_shapes`.
+    """
+    G = config.kernel.n_gates
+    params = {}
+    for name, shape in config.param_shapes().items():
+        if name.startswith("weight_ih"):
+            bound = np.sqrt(6.0 / (shape[1] + shape[0] // G))
+            w = rng.uniform(-bound, bound, size=shape)
+        elif name.startswith("weight_hh"):
+            h = shape[1]
+            blocks = []
+            for _ in range(G):
+                q, r = np.linalg.qr(rng.standard_normal((h, h)))
+                blocks.append(q * np.sign(np.diag(r)))
+            w = np.vstack(blocks)
+        else:
+            w = np.zeros(shape)
+            if config.cell == "lstm" and name.startswith("bias_ih"):
+                h = shape[0] // 4
+                w[h: 2 * h] = 1.0
+        params[name] = np.ascontiguousarray(w, dtype=dtype)
+    return params
+
+
+@dataclass
+class _LayerCache:
+    traces: list  # one Trace per direction
+    X: np.ndarray  # (T, n, d) input of the layer (after dropout)
+    dropout_mask: np.ndarray  # (T, n, d) or None
+    out_states: list  # per direction, states H[1:] as (T, n, h)
+
+
+@dataclass
+class ForwardResult:
+    """What :func:`forward` returns.
+
+    Attributes
+    ----------
+    outputs : ndarray of shape (n_timesteps, n_sequences, output_size)
+        Top layer's states at every step (both directions concatenated); zero at padding.
+    final_states : ndarray of shape (n_sequences, output_size)
+        Top layer's state at each sequence's last real step for the forward direction,
+        followed by the backward direction's state at step 0 (PyTorch's ``h_n`` order).
+    h_n : list of ndarray of shape (n_sequences, hidden)
+        Final hidden state of every layer and direction, in PyTorch's ``h_n`` order.
+    c_n : list of ndarray of shape (n_sequences, hidden) or None
+        LSTM final cell states, same order.
+    cache : object or None
+        What :func:`backward` needs; None when ``keep_cache=False``.
+    """
+
+    outputs: np.ndarray
+    final_states: np.ndarray
+    h_n: list
+    c_n: list
+    cache: object = None
+
+
+@dataclass
+class _Cache:
+    layers: list
+    lengths: np.ndarray
+    reverse_index: np.ndarray  # (T, n) or None
+    inactive: list  # per step: bool (n,) or None
+
+
+def _inactive_steps(lengths, T):
+    """Per step, a boolean array of sequences past their end, or None if none are."""
+    min_len = int(lengths.min())
+    steps = [None] * min(min_len, T)
+    for t in range(min_len, T):
+        steps.append(lengths <= t)
+    return steps
+
+
+def _reverse_index(lengths, T):
+    """Index ``r[t, b]`` that reverses each sequence within its length (self-inverse)."""
+    t = np.arange(T)[:, None]
+    return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
+
+
+def _reverse(a, index):
+    """Reverse a time-major array ``(T, n, ...)`` within each sequence's length."""
+    if index is None:
+        return a[::-1]
+    return np.take_along_axis(a, index.reshape(index.shape + (1,) * (a.ndim - 2)), axis=0)
+
+
+def _zero_padding(a, inactive):
+    for t, inact in enumerate(inactive):
+        if inact is not None:
+            a[t, inact] = 0
+
+
+def _run_direction(config, params, layer, suffix, X, inactive, keep_cache):
+    """Run one layer in one direction over ``X`` (T, n, d); return (Trace, outputs (T, n, h))."""
+    kern = config.kernel
+    G = kern.n_gates
+    T, n, _ = X.shape
+    W_ih = params[f"weight_ih_l{layer}{suffix}"]
+    W_hh = params[f"weight_hh_l{layer}{suffix}"]
+    b_ih = params[f"bias_ih_l{layer}{suffix}"]
+    b_hh = params[f"bias_hh_l{layer}{suffix}"]
+    h = W_hh.shape[1]
+    dtype = X.dtype
+
+    H = np.zeros((T + 1, h, n), dtype=dtype)
+    # One product for the input projection of every step, then to (T, G*h, n).
+    proj = X.reshape(T * n, -1) @ W_ih.T
+    bias = b_ih + b_hh
+    b_hn = None
+    if kern.name == "gru":  # reset after: b_hn sits inside r * (W_hn h + b_hn)
+        bias = b_ih.copy()
+        bias[: 2 * h] += b_hh[: 2 * h]
+        b_hn = b_hh[2 * h:, None]
+    proj += bias
+    if kern.name == "rnn":
+        A = H[1:]
+    else:
+        A = np.empty((T, G * h, n), dtype=dtype)
+    A[...] = proj.reshape(T, n, G * h).transpose(0, 2, 1)
+    trace = Trace(A=A, H=H, inactive=inactive)
+    if kern.has_cell_state:
+        trace.C = np.zeros((T + 1, h, n), dtype=dtype)
+    if kern.name != "rnn":
+        trace.aux = np.empty((T, h, n), dtype=dtype)
+    ctx = StepContext(
+        W_hh=W_hh, b_hn=b_hn, act=config.activation, rec_act=config.recurrent_activation,
+        scratch=np.empty((G * h, n), dtype=dtype), scratch2=np.empty((h, n), dtype=dtype),
+    )
+    step = kern.forward_step
+    C = trace.C
+    for t in range(T):
+        step(trace, t, ctx)
+        inact = inactive[t]
+        if inact is not None:  # ended sequences keep their state
+            np.copyto(H[t + 1], H[t], where=inact)
+            if C is not None:
+                np.copyto(C[t + 1], C[t], where=inact)
+    out = np.ascontiguousarray(H[1:].transpose(0, 2, 1))
+    _zero_padding(out, inactive)
+    return trace, out
+
+
+def forward(config, params, X, lengths, *, dropout_masks=None, keep_cache=True):
+    """Run the recurrent stack over a padded batch.
+
+    Parameters
+    ----------
+    config : RecurrentConfig
+    params : dict of str to ndarray
+        See :meth:`RecurrentConfig.param_shapes`.
+    X : ndarray of shape (n_timesteps, n_sequences, input_size)
+        Zero-padded, time-major input.
+    lengths : ndarray of shape (n_sequences,)
+        Real steps of each sequence, each in ``[1, n_timesteps]``.
+    dropout_masks : list of ndarray or None, default=None
+        For training with dropout: one mask per layer above the first, of shape
+        ``(n_timesteps, n_sequences, layer_input_size)`` with entries 0 or ``1 / (1 - p)``
+        (see :func:`make_dropout_masks`), multiplied into that layer's input.
+    keep_cache : bool, default=True
+        Keep what :func:`backward` needs.
+
+    Returns
+    -------
+    result : ForwardResult
+    """
+    T, n, _ = X.shape
+    lengths = np.asarray(lengths, dtype=np.intp)
+    inactive = _inactive_steps(lengths, T)
+    equal = inactive[-1] is None
+    rev_index = None if equal else _reverse_index(lengths, T)
+    layers, h_n, c_n = [], [], []
+    layer_in = X
+    for k in range(len(config.hidden_sizes)):
+        mask = None
+        if k > 0 and dropout_masks is not None and dropout_masks[k - 1] is not None:
+            mask = dropout_masks[k - 1]
+            layer_in = layer_in * mask
+        traces, outs = [], []
+        for s in config.suffixes():
+            xin = layer_in if s == "" else _reverse(layer_in, rev_index)
+            trace, out = _run_direction(config, params, k, s, xin, inactive, keep_cache)
+            if s == "_reverse":
+                out = _reverse(out, rev_index)
+            traces.append(trace)
+            outs.append(out)
+            h_n.append(np.ascontiguousarray(trace.H[T].T))
+            if trace.C is not None:
+                c_n.append(np.ascontiguousarray(trace.C[T].T))
+        layers.append(_LayerCache(traces, layer_in, mask, outs))
+        layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
+    D = config.n_directions
+    final = h_n[-D:][0] if D == 1 else np.concatenate(h_n[-D:], axis=1)
+    cache = _Cache(layers, lengths, rev_index, inactive) if keep_cache else None
+    return ForwardResult(layer_in, final, h_n, c_n if c_n else None, cache)
+
+
+def truncation_cuts(lengths, T, k):
+    """Where truncated BPTT cuts the state gradient.
+
+    ``cuts[t, b]`` is True when the gradient must not flow from step ``t`` back into step
+    ``t - 1`` for sequence ``b``: the real steps of each sequence are split into windows of
+    ``k`` steps counted back from its last real step, and gradients stay inside a window.
+    For a loss at the last step this is Theano's ``truncate_gradient=k``: the last ``k``
+    steps receive gradient.
+
+    Returns
+    -------
+    cuts : ndarray of bool of shape (n_timesteps, n_sequences)
+    """
+    t = np.arange(T)[:, None]
+    L = np.asarray(lengths)[None, :]
+    return (t > 0) & (t < L) & ((L - t) % k == 0)
+
+
+def _backward_direction(config, params, layer, suffix, trace, X, d_out, dh_final,
+                        cuts, grads):
+    """Backward through one layer and direction; accumulates into ``grads``, returns dX.
+
+    ``d_out`` (T, n, h): gradient w.r.t. this direction's outputs, zero at padding, in the
+    direction's own time order; ``dh_final`` (n, h) or None: w.r.t. the state after the
+    last step.
+    """
+    kern = config.kernel
+    T, n, _ = X.shape
+    W_ih = params[f"weight_ih_l{layer}{suffix}"]
+    W_hh = params[f"weight_hh_l{layer}{suffix}"]
+    h = W_hh.shape[1]
+    G = kern.n_gates
+    dtype = X.dtype
+    ctx = StepContext(
+        W_hh=W_hh, b_hn=None, act=config.activation, rec_act=config.recurrent_activation,
+        scratch=np.empty((G * h, n), dtype=dtype), scratch2=np.empty((h, n), dtype=dtype),
+    )
+    dA = np.empty((T, G * h, n), dtype=dtype)
+    dR = np.empty((T, G * h, n), dtype=dtype) if kern.name == "gru" else dA
+    dOut = np.ascontiguousarray(d_out.transpose(0, 2, 1)) if d_out is not None else None
+    dh = np.zeros((h, n), dtype=dtype) if dh_final is None else np.array(dh_final.T, dtype)
+    dc = np.zeros((h, n), dtype=dtype) if kern.has_cell_state else None
+    step = kern.backward_step
+    inactive = trace.inactive
+    for t in range(T - 1, -1, -1):
+        if dOut is not None:
+            dh += dOut[t]
+        inact = inactive[t]
+        if inact is not None:
+            # Ended sequences: the step was the identity; pass the gradient straight back.
+            dh_pass = np.where(inact, dh, 0)
+            dh[:, inact] = 0
+            if dc is not None:
+                dc_pass = np.where(inact, dc, 0)
+                dc[:, inact] = 0
+        dh_prev, dc_prev = step(trace, t, ctx, dh, dc, dA, dR)
+        if inact is not None:
+            dh_prev += dh_pass
+            if dc is not None:
+                dc_prev += dc_pass
+        if cuts is not None and t > 0 and cuts[t].any():
+            dh_prev[:, cuts[t]] = 0
+            if dc_prev is not None:
+                dc_prev[:, cuts[t]] = 0
+        dh = dh_prev
+        if dc is not None:
+            dc = dc_prev
+    # Weight gradients: one product each over all steps.
+    dA_tn = np.ascontiguousarray(dA.transpose(0, 2, 1)).reshape(T * n, G * h)
+    grads[f"weight_ih_l{layer}{suffix}"] = dA_tn.T @ X.reshape(T * n, -1)
+    grads[f"bias_ih_l{layer}{suffix}"] = dA_tn.sum(axis=0)
+    H_prev = trace.H[:-1]
+    if kern.name == "gru_reset_before":
+        H_tn = np.ascontiguousarray(H_prev.transpose(0, 2, 1)).reshape(T * n, h)
+        RH_tn = np.ascontiguousarray(trace.aux.transpose(0, 2, 1)).reshape(T * n, h)
+        dW_hh = np.empty_like(W_hh)
+        dW_hh[: 2 * h] = dA_tn[:, : 2 * h].T @ H_tn
+        dW_hh[2 * h:] = dA_tn[:, 2 * h:].T @ RH_tn
+        db_hh = grads[f"bias_ih_l{layer}{suffix}"].copy()
+    else:
+        dR_tn = dA_tn if dR is dA else (
+            np.ascontiguousarray(dR.transpose(0, 2, 1)).reshape(T * n, G * h))
+        H_tn = np.ascontiguousarray(H_prev.transpose(0, 2, 1)).reshape(T * n, h)
+        dW_hh = dR_tn.T @ H_tn
+        db_hh = dR_tn.sum(axis=0)
+    grads[f"weight_hh_l{layer}{suffix}"] = dW_hh
+    grads[f"bias_hh_l{layer}{suffix}"] = db_hh
+    return (dA_tn @ W_ih).reshape(T, n, -1)
+
+
+def backward(config, params, cache, d_outputs=None, d_final=None, bptt_truncate=None,
+             need_input_grad=False):
+    """Back-propagate through time.
+
+    Parameters
+    ----------
+    config : RecurrentConfig
+    params : dict of str to ndarray
+    cache : object
+        ``ForwardResult.cache`` of the matching :func:`forward` call.
+    d_outputs : ndarray of shape (n_timesteps, n_sequences, output_size) or None
+        Gradient of the loss w.r.t. ``ForwardResult.outputs`` (values at padding ignored).
+    d_final : ndarray of shape (n_sequences, output_size) or None
+        Gradient w.r.t. ``ForwardResult.final_states``.
+    bptt_truncate : int or None
+        Truncated BPTT window, see :func:`truncation_cuts`; None for full BPTT.
+    need_input_grad : bool, default=False
+        Also return the gradient w.r.t. ``X``.
+
+    Returns
+    -------
+    grads : dict of str to ndarray
+        Same keys and shapes as ``params``.
+    dX : ndarray of shape (n_timesteps, n_sequences, input_size)
+        Only if ``need_input_grad``.
+    """
+    T = cache.layers[0].X.shape[0]
+    lengths = cache.lengths
+    rev = cache.reverse_index
+    D = config.n_directions
+    cuts = None if bptt_truncate is None else truncation_cuts(lengths, T, bptt_truncate)
+    grads = {}
+    d_layer_out = d_outputs
+    if d_layer_out is not None:
+        d_layer_out = d_layer_out.copy()
+        _zero_padding(d_layer_out, cache.inactive)
+    n_layers = len(config.hidden_sizes)
+    dX = None
+    for k in range(n_layers - 1, -1, -1):
+        lc = cache.layers[k]
+        h = config.hidden_sizes[k]
+        dX = None
+        for j, s in enumerate(config.suffixes()):
+            d_out = None
+            if d_layer_out is not None:
+                d_out = d_layer_out[:, :, j * h: (j + 1) * h]
+                if s == "_reverse":
+                    d_out = _reverse(d_out, rev)
+            dh_final = None
+            if k == n_layers - 1 and d_final is not None:
+                dh_final = d_final[:, j * h: (j + 1) * h]
+            xin = lc.X if s == "" else _reverse(lc.X, rev)
+            dxin = _backward_direction(config, params, k, s, lc.traces[j], xin, d_out,
+                                       dh_final, cuts, grads)
+            if s == "_reverse":
+                dxin = _reverse(dxin, rev)
+            dX = dxin if dX is None else dX + dxin
+        if lc.dropout_mask is not None:
+            dX *= lc.dropout_mask
+        d_layer_out = dX
+        if k > 0:
+            _zero_padding(d_layer_out, cache.inactive)
+        elif not need_input_grad:
+            break
+    grads = {name: grads[name] for name in params}
+    if need_input_grad:
+        return grads, dX
+    return grads
+
+
+def clip_grad_norm(grads, max_norm):
+    """Scale gradients in place so that their global L2 norm is at most ``max_norm``.
+
+    Parameters
+    ----------
+    grads : list or dict of ndarray
+    max_norm : float or None
+        None leaves the gradients unchanged.
+
+    Returns
+    -------
+    norm : float
+        The global norm before clipping.
+    """
+    arrays = list(grads.values()) if isinstance(grads, dict) else list(grads)
+    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in arrays)))
+    if max_norm is not None and norm > max_norm:
+        scale = max_norm / (norm + 1e-12)
+        for g in arrays:
+            g *= scale
+    return norm
+
+
+def make_dropout_masks(config, rng, T, n, rate, dtype=np.float64):
+    """Inverted-dropout masks for the inputs of layers above the first.
+
+    Returns
+    -------
+    masks : list of ndarray of shape (n_timesteps, n_sequences, layer_input_size) or None
+        Entries are 0 with probability ``rate`` and ``1 / (1 - rate)`` otherwise. None when
+        ``rate`` is 0 or there is one layer.
+    """
+    if not rate or len(config.hidden_sizes) < 2:
+        return None
+    keep = 1.0 - rate
+    scale = np.asarray(1.0 / keep, dtype=dtype)
+    return [
+        (rng.random((T, n, config.layer_input_size(k))) < keep).astype(dtype) * scale
+        for k in range(1, len(config.hidden_sizes))
+    ]
+
+
+def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, spectral_scale=1.0,
+                  activation="tanh", h0=None, noise=None):
+    r"""Forward-only leaky reservoir run, the echo state network's state update.
+
+    .. math::  x_t = (1 - a) x_{t-1} + a \, f(s W x_{t-1} + W_{in} u_t + b)
+
+    with ``a = leak_rate`` and ``s = spectral_scale`` (the reservoir is stored normalised to
+    spectral radius 1 and scaled here, so a new spectral radius needs no new eigenvalues).
+    It shares the core's structure: one product for the input projection of every step,
+    one recurrent product per step (``W`` may be a SciPy sparse matrix), and masking that
+    keeps an ended sequence's state.
+
+    Parameters
+    ----------
+    U : ndarray of shape (n_timesteps, n_sequences, n_inputs)
+        Zero-padded, time-major input (with any feedback columns already appended).
+    lengths : ndarray of shape (n_sequences,)
+    W_in : ndarray of shape (n_reservoir, n_inputs)
+    W : ndarray or sparse matrix of shape (n_reservoir, n_reservoir)
+    bias : ndarray of shape (n_reservoir,)
+    leak_rate : float, default=1.0
+    spectral_scale : float, default=1.0
+    activation : {"tanh", "relu", "identity"}, default="tanh"
+    h0 : ndarray of shape (n_sequences, n_reservoir) or None
+        Initial state; zeros if None.
+    noise : ndarray of shape (n_timesteps, n_sequences, n_reservoir) or None
+        Added to the pre-activation at each step (state noise as a regulariser).
+
+    Returns
+    -------
+    states : ndarray of shape (n_timesteps, n_sequences, n_reservoir)
+        Reservoir states after every step (zero at padded steps).
+    last : ndarray of shape (n_sequences, n_reservoir)
+        State at each sequence's last real step.
+    """
+    from ._activations import FORWARD
+
+    T, n, _ = U.shape
+    R = W_in.shape[0]
+    dtype = np.result_type(U.dtype, W_in.dtype)
+    inactive = _inactive_steps(np.asarray(lengths, dtype=np.intp), T)
+    P = U.reshape(T * n, -1) @ W_in.T
+    P += bias
+    if noise is not None:
+        P += noise.reshape(T * n, R)
+    A = np.ascontiguousarray(P.reshape(T, n, R).transpose(0, 2, 1), dtype=dtype)  # (T, R, n)
+    H = np.empty((T + 1, R, n), dtype=dtype)
+    H[0] = 0 if h0 is None else h0.T
+    f = FORWARD[activation]
+    a = leak_rate
+    for t in range(T):
+        z = A[t]
+        rec = W @ H[t]
+        if spectral_scale != 1.0:
+            rec *= spectral_scale
+        z += rec
+        f(z)
+        if a != 1.0:  # x = x_prev + a * (f(.) - x_prev)
+            z -= H[t]
+            z *= a
+            z += H[t]
+        H[t + 1] = z
+        if inactive[t] is not None:
+            np.copyto(H[t + 1], H[t], where=inactive[t])
+    states = np.ascontiguousarray(H[1:].transpose(0, 2, 1))
+    _zero_padding(states, inactive)
+    return states, np.ascontiguousarray(H[T].T)

@@ -1,0 +1,285 @@
+r"""The recurrent cells as pure step functions on preallocated, feature-major buffers.
+
+A cell holds no state. For one layer and direction the core (:mod:`skrnn._bptt`) allocates a
+:class:`Trace` of time-major buffers in which every step's arrays are laid out
+``(features, n_sequences)``, so each gate is one contiguous block. A cell's ``forward_step``
+reads step ``t`` of the trace (the input projection ``A[t]``, the previous state ``H[t]``) and
+writes the new state ``H[t + 1]``; its ``backward_step`` takes the gradient with respect to
+the state after step ``t`` and returns the gradient with respect to the state before it,
+writing the gate gradients of step ``t`` for the weight gradients that the core forms after
+the loop.
+
+Parameters follow PyTorch's layout exactly: ``weight_ih`` of shape
+``(n_gates * hidden, input)``, ``weight_hh`` of shape ``(n_gates * hidden, hidden)``, biases
+``bias_ih`` and ``bias_hh`` of shape ``(n_gates * hidden,)``, gates stacked in the order below.
+With :math:`\sigma` the recurrent activation (sigmoid, or Keras' hard sigmoid
+``clip(0.2 z + 0.5, 0, 1)``) and :math:`\odot` the elementwise product:
+
+``"rnn"`` (Elman; one gate block; :math:`\phi` is ``tanh`` or ``relu``)
+
+.. math::  h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})
+
+``"lstm"`` (gates ``i, f, g, o``)
+
+.. math::
+    i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\
+    f_t &= \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+    g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+    o_t &= \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+    c_t &= f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t)
+
+``"gru"`` (gates ``r, z, n``), ``reset_after=True`` (PyTorch, cuDNN, Keras' default)
+
+.. math::
+    r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}) \\
+    z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}) \\
+    n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+    h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+and ``reset_after=False`` (Cho et al. 2014, the source documents' formula), where the reset
+gate scales the state *before* the recurrent product:
+
+.. math::  n_t = \tanh(W_{in} x_t + b_{in} + W_{hn} (r_t \odot h_{t-1}) + b_{hn})
+
+The source documents write the GRU update as :math:`h_t = (1 - z_t) h_{t-1} + z_t \tilde h_t`;
+that is the same cell with the roles of :math:`z` and :math:`1 - z` exchanged. We follow
+PyTorch so that weights map one to one onto ``nn.GRU``.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._activations import DERIVATIVE, FORWARD
+
+__all__ = ["CELLS", "Trace", "n_gates"]
+
+
+@dataclass
+class Trace:
+    """Buffers of one layer and direction over one batch, all time-major.
+
+    Attributes
+    ----------
+    A : ndarray of shape (n_timesteps, n_gates * hidden, n_sequences)
+        Filled with the input projection plus biases before the loop; a cell overwrites
+        step ``t`` with its activated gates. For ``"rnn"`` it is a view of ``H[1:]``.
+    H : ndarray of shape (n_timesteps + 1, hidden, n_sequences)
+        ``H[0]`` is the initial state, ``H[t + 1]`` the (masked) state after step ``t``.
+    C : ndarray of shape (n_timesteps + 1, hidden, n_sequences) or None
+        LSTM cell state, like ``H``.
+    aux : ndarray of shape (n_timesteps, hidden, n_sequences) or None
+        LSTM: ``tanh(c_t)``; GRU, reset after: ``W_hn h_{t-1} + b_hn``; GRU, reset before:
+        ``r_t * h_{t-1}``.
+    inactive : list of (ndarray of bool of shape (n_sequences,) or None)
+        Per step, the sequences already past their end (None when all are active).
+    """
+
+    A: np.ndarray
+    H: np.ndarray
+    C: np.ndarray = None
+    aux: np.ndarray = None
+    inactive: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step needs besides the trace: weights and activation functions."""
+
+    W_hh: np.ndarray
+    b_hn: np.ndarray  # GRU with reset_after: the recurrent n-bias, shape (hidden, 1)
+    act: str  # state activation of the vanilla RNN
+    rec_act: str  # gate activation of LSTM and GRU
+    scratch: np.ndarray  # (n_gates * hidden, n_sequences)
+    scratch2: np.ndarray  # (hidden, n_sequences)
+
+
+# ---------------------------------------------------------------------------------- rnn
+def rnn_forward(tr, t, ctx):
+    z = tr.A[t]  # is H[t + 1]
+    np.matmul(ctx.W_hh, tr.H[t], out=ctx.scratch)
+    z += ctx.scratch
+    FORWARD[ctx.act](z)
+
+
+def rnn_backward(tr, t, ctx, dh, dc, dA, dR):
+    # dh: gradient w.r.t. the new state at the real columns (zero elsewhere).
+    d = DERIVATIVE[ctx.act](tr.A[t], dA[t])
+    d *= dh
+    return ctx.W_hh.T @ d, None
+
+
+# --------------------------------------------------------------------------------- lstm
+def lstm_forward(tr, t, ctx):
+    h = tr.H.shape[1]
+    z = tr.A[t]
+    np.matmul(ctx.W_hh, tr.H[t], out=ctx.scratch)
+    z += ctx.scratch
+    rec = FORWARD[ctx.rec_act]
+    rec(z[: 2 * h])  # i, f
+    np.tanh(z[2 * h: 3 * h], out=z[2 * h: 3 * h])  # g
+    rec(z[3 * h:])  # o
+    i, f, g, o = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
+    c = tr.C[t + 1]
+    np.multiply(f, tr.C[t], out=c)
+    np.multiply(i, g, out=ctx.scratch2)
+    c += ctx.scratch2
+    tc = tr.aux[t]
+    np.tanh(c, out=tc)
+    np.multiply(o, tc, out=tr.H[t + 1])
+
+
+def lstm_backward(tr, t, ctx, dh, dc, dA, dR):
+    h = tr.H.shape[1]
+    z = tr.A[t]
+    i, f, g, o = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
+    tc = tr.aux[t]
+    dz = dA[t]
+    di, df, dg, do = dz[:h], dz[h: 2 * h], dz[2 * h: 3 * h], dz[3 * h:]
+    dact = DERIVATIVE[ctx.rec_act]
+    # do = dh * tanh(c) * sigma'(o)
+    dact(o, do)
+    do *= tc
+    do *= dh
+    # dc_total = dc + dh * o * (1 - tanh(c)^2)
+    dct = np.multiply(tc, tc)
+    np.subtract(1, dct, out=dct)
+    dct *= o
+    dct *= dh
+    dct += dc
+    dact(i, di)
+    di *= g
+    di *= dct
+    np.multiply(g, g, out=dg)
+    np.subtract(1, dg, out=dg)
+    dg *= i
+    dg *= dct
+    dact(f, df)
+    df *= tr.C[t]
+    df *= dct
+    dct *= f  # now the gradient w.r.t. c_{t-1}
+    return ctx.W_hh.T @ dz, dct
+
+
+# ---------------------------------------------------------------------------------- gru
+def gru_after_forward(tr, t, ctx):
+    h = tr.H.shape[1]
+    z = tr.A[t]
+    hp = tr.H[t]
+    rec = ctx.scratch
+    np.matmul(ctx.W_hh, hp, out=rec)
+    z[: 2 * h] += rec[: 2 * h]
+    FORWARD[ctx.rec_act](z[: 2 * h])
+    r, u, n = z[:h], z[h: 2 * h], z[2 * h:]
+    hn = tr.aux[t]
+    np.add(rec[2 * h:], ctx.b_hn, out=hn)
+    np.multiply(r, hn, out=ctx.scratch2)
+    n += ctx.scratch2
+    np.tanh(n, out=n)
+    hnew = tr.H[t + 1]  # h = n + u * (h_prev - n)
+    np.subtract(hp, n, out=hnew)
+    hnew *= u
+    hnew += n
+
+
+def _gru_common_backward(tr, t, ctx, dh, dz):
+    """Gradients of z and of the n pre-activation; returns them as views of ``dz``."""
+    h = tr.H.shape[1]
+    z = tr.A[t]
+    u, n = z[h: 2 * h], z[2 * h:]
+    hp = tr.H[t]
+    du, dn = dz[h: 2 * h], dz[2 * h:]
+    # du = dh * (h_prev - n) * sigma'(u)
+    DERIVATIVE[ctx.rec_act](u, du)
+    np.subtract(hp, n, out=ctx.scratch2)
+    du *= ctx.scratch2
+    du *= dh
+    # dn_pre = dh * (1 - u) * (1 - n^2)
+    np.multiply(n, n, out=dn)
+    np.subtract(1, dn, out=dn)
+    np.subtract(1, u, out=ctx.scratch2)
+    dn *= ctx.scratch2
+    dn *= dh
+    return du, dn
+
+
+def gru_after_backward(tr, t, ctx, dh, dc, dA, dR):
+    h = tr.H.shape[1]
+    z = tr.A[t]
+    r, u = z[:h], z[h: 2 * h]
+    dz = dA[t]
+    du, dn = _gru_common_backward(tr, t, ctx, dh, dz)
+    dr = dz[:h]
+    DERIVATIVE[ctx.rec_act](r, dr)
+    dr *= tr.aux[t]
+    dr *= dn
+    drec = dR[t]
+    drec[: 2 * h] = dz[: 2 * h]
+    np.multiply(dn, r, out=drec[2 * h:])
+    dh_prev = ctx.W_hh.T @ drec
+    dh_prev += np.multiply(dh, u, out=ctx.scratch2)
+    return dh_prev, None
+
+
+def gru_before_forward(tr, t, ctx):
+    h = tr.H.shape[1]
+    z = tr.A[t]
+    hp = tr.H[t]
+    rec = ctx.scratch[: 2 * h]
+    np.matmul(ctx.W_hh[: 2 * h], hp, out=rec)
+    z[: 2 * h] += rec
+    FORWARD[ctx.rec_act](z[: 2 * h])
+    r, u, n = z[:h], z[h: 2 * h], z[2 * h:]
+    rh = tr.aux[t]
+    np.multiply(r, hp, out=rh)
+    np.matmul(ctx.W_hh[2 * h:], rh, out=ctx.scratch2)
+    n += ctx.scratch2
+    np.tanh(n, out=n)
+    hnew = tr.H[t + 1]
+    np.subtract(hp, n, out=hnew)
+    hnew *= u
+    hnew += n
+
+
+def gru_before_backward(tr, t, ctx, dh, dc, dA, dR):
+    h = tr.H.shape[1]
+    z = tr.A[t]
+    r, u = z[:h], z[h: 2 * h]
+    hp = tr.H[t]
+    dz = dA[t]
+    du, dn = _gru_common_backward(tr, t, ctx, dh, dz)
+    drh = ctx.W_hh[2 * h:].T @ dn
+    dr = dz[:h]
+    DERIVATIVE[ctx.rec_act](r, dr)
+    dr *= hp
+    dr *= drh
+    dh_prev = ctx.W_hh[: 2 * h].T @ dz[: 2 * h]
+    drh *= r
+    dh_prev += drh
+    dh_prev += np.multiply(dh, u, out=ctx.scratch2)
+    return dh_prev, None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A cell's step functions and layout facts."""
+
+    name: str
+    n_gates: int
+    has_cell_state: bool
+    forward_step: object
+    backward_step: object
+
+
+CELLS = {
+    "rnn": Cell("rnn", 1, False, rnn_forward, rnn_backward),
+    "lstm": Cell("lstm", 4, True, lstm_forward, lstm_backward),
+    "gru": Cell("gru", 3, False, gru_after_forward, gru_after_backward),
+    "gru_reset_before": Cell("gru_reset_before", 3, False, gru_before_forward,
+                             gru_before_backward),
+}
+
+
+def n_gates(cell):
+    """Number of stacked gate blocks of a cell name (``"rnn"``, ``"lstm"``, ``"gru"``)."""
+    return CELLS[cell].n_gates

@@ -1,0 +1,442 @@
+"""The input contract: raw ``X`` (and per-step ``y``) to a padded time-major batch and back.
+
+This is the only module that inspects raw user input. Everything downstream works on a
+:class:`SequenceBatch`: a zero-padded, time-major float array of shape
+``(n_timesteps, n_sequences, n_features)`` plus each sequence's ``lengths``.
+
+Three forms of ``X`` are accepted (DESIGN section 2):
+
+1. a 3-D array-like ``(n_sequences, n_timesteps, n_features)``; time steps at the end of a
+   sequence that are entirely NaN are padding (tslearn's convention);
+2. a list (or 1-D object array) of 2-D arrays ``(n_timesteps_i, n_features)``;
+3. a 2-D array-like ``(n_samples, n_features)``, read as a batch of length-1 sequences, exactly
+   scikit-learn's contract. A batch of univariate series must therefore be passed as
+   ``X[:, :, None]``.
+"""
+
+from dataclasses import dataclass
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import _check_feature_names, validate_data
+
+__all__ = [
+    "SequenceBatch",
+    "check_sequences",
+    "check_step_targets",
+    "restore_structure",
+]
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+@dataclass(frozen=True)
+class SequenceBatch:
+    """A padded, time-major batch of sequences.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_timesteps, n_sequences, n_features)
+        Zero at padded steps; float32 or float64.
+    lengths : ndarray of shape (n_sequences,), dtype intp
+        Number of real steps of each sequence (at least 1).
+    kind : {"2d", "3d", "ragged"}
+        The form the caller used; :func:`restore_structure` gives per-step outputs back in it.
+    n_timesteps_in : int
+        Length of the time axis of a 3-D input (padding included); for other forms the
+        longest sequence.
+    """
+
+    X: np.ndarray
+    lengths: np.ndarray
+    kind: str
+    n_timesteps_in: int
+
+    @property
+    def n_sequences(self):
+        return self.X.shape[1]
+
+    @property
+    def n_timesteps(self):
+        return self.X.shape[0]
+
+    @property
+    def n_features(self):
+        return self.X.shape[2]
+
+    @property
+    def equal_lengths(self):
+        return bool(np.all(self.lengths == self.X.shape[0]))
+
+    @property
+    def mask(self):
+        """Boolean array of shape (n_timesteps, n_sequences): True at real steps."""
+        return np.arange(self.X.shape[0])[:, None] < self.lengths[None, :]
+
+    def take(self, indices):
+        """Return the sub-batch of the given sequences, trimmed to its longest sequence."""
+        indices = np.asarray(indices)
+        lengths = self.lengths[indices]
+        T = int(lengths.max())
+        return SequenceBatch(self.X[:T, indices], lengths, self.kind, self.n_timesteps_in)
+
+
+def _estimator_name(estimator):
+    return type(estimator).__name__ if estimator is not None else "the estimator"
+
+
+def _as_float_array(a, what):
+    """Convert one array-like to a float array, with clear errors for bad dtypes."""
+    if sp.issparse(a):
+        raise TypeError(
+            f"{what} is a sparse matrix; skrnn needs dense sequences. Convert it with "
+            "X.toarray() if it fits in memory."
+        )
+    arr = np.asarray(a)
+    if np.iscomplexobj(arr):
+        raise ValueError(f"Complex data not supported: {what} has dtype {arr.dtype}.")
+    if arr.dtype.kind in "fiub":
+        return arr if arr.dtype in _FLOAT_DTYPES else arr.astype(np.float64)
+    try:
+        arr = arr.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{what} must contain numbers; got dtype {arr.dtype} that cannot be converted "
+            f"to float ({exc})."
+        ) from None
+    if np.iscomplexobj(arr):  # pragma: no cover - astype(float) rejects complex objects
+        raise ValueError(f"Complex data not supported: {what}.")
+    return arr
+
+
+def _check_finite_steps(seq, index):
+    """Raise a ValueError naming the sequence and step if ``seq`` has NaN or inf."""
+    bad = ~np.isfinite(seq)
+    if bad.any():
+        step = int(np.nonzero(bad.any(axis=tuple(range(1, seq.ndim))))[0][0])
+        kind = "NaN" if np.isnan(seq[step]).any() else "infinity"
+        raise ValueError(
+            f"Input X contains {kind} in sequence {index} at step {step}. NaN is only "
+            "allowed as padding: whole time steps at the end of a sequence in a 3-D array."
+        )
+
+
+def _is_ragged_list(X):
+    """True if X is a list/tuple/object array of per-sequence 2-D arrays."""
+    if isinstance(X, np.ndarray):
+        return X.dtype == object and X.ndim == 1 and X.size > 0 and all(
+            np.ndim(x) == 2 for x in X
+        )
+    if isinstance(X, (list, tuple)) and len(X) > 0:
+        return any(np.ndim(x) >= 2 or sp.issparse(x) for x in X)
+    return False
+
+
+def _reject_univariate_ragged(X):
+    if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object):
+        items = list(X)
+        if items and all(np.ndim(x) == 1 for x in items):
+            sizes = {np.shape(x)[0] for x in items}
+            if len(sizes) > 1:
+                raise ValueError(
+                    "X is a list of 1-D arrays of different lengths. If these are univariate "
+                    "series, add a feature axis: X = [np.asarray(s)[:, None] for s in X]. "
+                    "Each sequence must be 2-D, (n_timesteps_i, n_features)."
+                )
+
+
+def _set_or_check_n_features(estimator, n_features, reset):
+    if estimator is None:
+        return
+    if reset:
+        estimator.n_features_in_ = n_features
+        return
+    expected = getattr(estimator, "n_features_in_", None)
+    if expected is not None and n_features != expected:
+        raise ValueError(
+            f"X has {n_features} features, but {_estimator_name(estimator)} is expecting "
+            f"{expected} features as input."
+        )
+
+
+def _from_2d(estimator, X, reset, dtype):
+    kwargs = dict(dtype=dtype, ensure_all_finite=False, reset=reset)
+    if estimator is not None:
+        X = validate_data(estimator, X, **kwargs)
+    else:
+        from sklearn.utils import check_array
+
+        X = check_array(X, dtype=dtype, ensure_all_finite=False)
+    for i in np.nonzero(~np.isfinite(X).all(axis=1))[0][:1]:
+        _check_finite_steps(X[i][None, :], int(i))
+    n = X.shape[0]
+    return SequenceBatch(X[None, :, :], np.ones(n, dtype=np.intp), "2d", 1)
+
+
+def _from_3d(X, what="X"):
+    n, T, d = X.shape
+    if n == 0 or T == 0 or d == 0:
+        raise ValueError(
+            f"Found array with shape {X.shape} (n_sequences, n_timesteps, n_features): "
+            "a minimum of 1 sequence, 1 time step and 1 feature is required."
+        )
+    step_is_nan = np.isnan(X).all(axis=2)  # (n, T) whole step NaN
+    # Padding = the trailing run of all-NaN steps of each sequence.
+    real = ~step_is_nan
+    any_real = real.any(axis=1)
+    lengths = np.where(any_real, T - np.argmax(real[:, ::-1], axis=1), 0).astype(np.intp)
+    for i in np.nonzero(lengths == 0)[0][:1]:
+        raise ValueError(
+            f"Sequence {i} of {what} has length 0 (every time step is NaN padding); each "
+            "sequence needs at least one real time step."
+        )
+    mask = np.arange(T)[None, :] < lengths[:, None]
+    finite = np.isfinite(X).all(axis=2) | ~mask
+    if not finite.all():
+        i = int(np.nonzero(~finite.all(axis=1))[0][0])
+        _check_finite_steps(X[i, : lengths[i]], i)
+    Xt = np.where(mask.T[:, :, None], X.transpose(1, 0, 2), 0).astype(X.dtype, copy=False)
+    return SequenceBatch(np.ascontiguousarray(Xt), lengths, "3d", T)
+
+
+def _from_ragged(X, dtype, what="X"):
+    seqs = []
+    for i, s in enumerate(X):
+        if sp.issparse(s):
+            raise TypeError(f"Sequence {i} of {what} is sparse; skrnn needs dense sequences.")
+        a = _as_float_array(s, f"Sequence {i} of {what}")
+        if a.ndim != 2:
+            raise ValueError(
+                f"Sequence {i} of {what} has {a.ndim} dimension(s); every sequence in a list "
+                "must be a 2-D array (n_timesteps_i, n_features). For univariate series add a "
+                "feature axis: s[:, None]."
+            )
+        if a.shape[0] == 0:
+            raise ValueError(f"Sequence {i} of {what} has length 0; each sequence needs at "
+                             "least one time step.")
+        if a.shape[1] == 0:
+            raise ValueError(f"Sequence {i} of {what} has 0 features; at least 1 is required.")
+        if seqs and a.shape[1] != seqs[0].shape[1]:
+            raise ValueError(
+                f"Sequence {i} of {what} has {a.shape[1]} features but sequence 0 has "
+                f"{seqs[0].shape[1]}; all sequences must have the same number of features."
+            )
+        _check_finite_steps(a, i)
+        seqs.append(a)
+    out_dtype = _pick_dtype(np.result_type(*[s.dtype for s in seqs]), dtype)
+    lengths = np.array([s.shape[0] for s in seqs], dtype=np.intp)
+    T, n, d = int(lengths.max()), len(seqs), seqs[0].shape[1]
+    Xt = np.zeros((T, n, d), dtype=out_dtype)
+    for i, s in enumerate(seqs):
+        Xt[: s.shape[0], i] = s
+    return SequenceBatch(Xt, lengths, "ragged", T)
+
+
+def _pick_dtype(found, dtype):
+    allowed = dtype if isinstance(dtype, (tuple, list)) else (dtype,)
+    return found if found in allowed else np.dtype(allowed[0])
+
+
+def check_sequences(X, *, estimator=None, reset=True, dtype=_FLOAT_DTYPES):
+    """Canonicalise ``X`` into a :class:`SequenceBatch`, validating it on the way.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_sequences, n_timesteps, n_features), list of arrays of shape \
+            (n_timesteps_i, n_features), or array-like of shape (n_samples, n_features)
+        The sequences. 2-D input is a batch of length-1 sequences.
+    estimator : estimator instance, default=None
+        If given, ``n_features_in_`` (and ``feature_names_in_`` for a DataFrame) is set on
+        it when ``reset`` is True and checked against it otherwise.
+    reset : bool, default=True
+        Whether this call fits (sets) or checks the feature count.
+    dtype : dtype or tuple of dtypes, default=(float64, float32)
+        Accepted float dtypes; other dtypes are converted to the first.
+
+    Returns
+    -------
+    batch : SequenceBatch
+        Time-major, zero-padded batch with ``lengths``.
+
+    Raises
+    ------
+    ValueError
+        Empty input, zero-length sequences, NaN or infinity inside a sequence (the message
+        names the sequence and step), mixed feature counts, more than 3 dimensions, complex
+        data, a list of 1-D series of different lengths, or a feature count that differs
+        from the fitted one.
+    TypeError
+        Sparse input or data that is not numeric.
+    """
+    if X is None:
+        raise ValueError(
+            f"{_estimator_name(estimator)} requires X to be passed, but X is None."
+        )
+    if sp.issparse(X):
+        if estimator is not None:  # scikit-learn's own wording for sparse input
+            validate_data(estimator, X, reset=reset, accept_sparse=False)
+        raise TypeError("A sparse matrix was passed, but dense data is required.")
+    _reject_univariate_ragged(X)
+    if _is_ragged_list(X):
+        if estimator is not None:
+            _check_feature_names(estimator, X, reset=reset)
+        batch = _from_ragged(X, dtype)
+        _set_or_check_n_features(estimator, batch.n_features, reset)
+        return batch
+    if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
+        ndim = np.ndim(X) if not hasattr(X, "ndim") else X.ndim
+    else:
+        raise TypeError(
+            f"X must be an array-like or a list of 2-D arrays; got {type(X).__name__}."
+        )
+    if ndim == 3:
+        arr = _as_float_array(X, "X")
+        arr = arr.astype(_pick_dtype(arr.dtype, dtype), copy=False)
+        if estimator is not None:
+            _check_feature_names(estimator, arr, reset=reset)
+        batch = _from_3d(arr)
+        _set_or_check_n_features(estimator, batch.n_features, reset)
+        return batch
+    if ndim > 3:
+        raise ValueError(
+            f"X has {ndim} dimensions; expected a 3-D array (n_sequences, n_timesteps, "
+            "n_features), a list of 2-D arrays, or a 2-D array (n_samples, n_features)."
+        )
+    return _from_2d(estimator, X, reset, list(dtype) if isinstance(dtype, tuple) else dtype)
+
+
+def check_step_targets(y, batch, *, numeric, allow_multi_output):
+    """Validate per-step targets against a batch and pad them time-major.
+
+    Parameters
+    ----------
+    y : array-like or list of array-likes
+        For 3-D ``X``: ``(n_sequences, n_timesteps[, n_outputs])``, NaN allowed only at the
+        padded steps of ``X``; for ragged ``X``: a list of ``(n_timesteps_i[, n_outputs])``;
+        for 2-D ``X``: ``(n_samples[, n_outputs])``.
+    batch : SequenceBatch
+        The validated input.
+    numeric : bool
+        Whether targets must be numbers (regression) or may be any labels (tagging).
+    allow_multi_output : bool
+        Whether a trailing output axis is accepted.
+
+    Returns
+    -------
+    Y : ndarray of shape (n_timesteps, n_sequences) or (n_timesteps, n_sequences, n_outputs)
+        Targets at real steps; padded steps hold the target of step 0 of the same sequence
+        (a valid value that the masked losses ignore).
+    """
+    if y is None:
+        raise ValueError("This estimator requires y to be passed, but the target y is None.")
+    T, n = batch.n_timesteps, batch.n_sequences
+    if batch.kind == "ragged" or (
+        isinstance(y, (list, tuple)) and batch.kind != "2d"
+        and len(y) == n and any(np.ndim(s) >= 1 for s in y[:1])
+        and len({np.shape(s)[0] for s in y}) > 1
+    ):
+        if len(y) != n:
+            raise ValueError(
+                f"X has {n} sequences but y has {len(y)} label sequences; they must match."
+            )
+        items = [np.asarray(s) for s in y]
+        base_ndim = items[0].ndim
+        for i, s in enumerate(items):
+            if s.ndim not in (1, 2) or s.ndim != base_ndim:
+                raise ValueError(
+                    f"Target sequence {i} has {s.ndim} dimension(s); expected 1-D "
+                    "(n_timesteps_i,)" + (" or 2-D (n_timesteps_i, n_outputs)" if
+                                          allow_multi_output else "") + " for every sequence."
+                )
+            if s.shape[0] != batch.lengths[i]:
+                raise ValueError(
+                    f"Target sequence {i} has {s.shape[0]} steps but sequence {i} of X has "
+                    f"{batch.lengths[i]}; every sequence needs one target per time step."
+                )
+        if base_ndim == 2 and not allow_multi_output:
+            raise ValueError("Each target sequence must be 1-D: one label per time step.")
+        tail = items[0].shape[1:]
+        if any(s.shape[1:] != tail for s in items):
+            raise ValueError("All target sequences must have the same number of outputs.")
+        dtype = np.result_type(*[s.dtype for s in items])
+        Y = np.empty((T, n) + tail, dtype=dtype)
+        for i, s in enumerate(items):
+            Y[: s.shape[0], i] = s
+            Y[s.shape[0]:, i] = s[0]
+    else:
+        Y = np.asarray(y)
+        if batch.kind == "2d":
+            if Y.shape[0] != n:
+                raise ValueError(
+                    f"X has {n} samples but y has {Y.shape[0]}; they must match."
+                )
+            Y = Y[None]
+        else:
+            if Y.ndim < 2 or Y.shape[0] != n or Y.shape[1] != batch.n_timesteps_in:
+                raise ValueError(
+                    f"For 3-D X of shape ({n}, {batch.n_timesteps_in}, {batch.n_features}) y "
+                    f"must have shape ({n}, {batch.n_timesteps_in}"
+                    + (", [n_outputs])" if allow_multi_output else ")")
+                    + f"; got {Y.shape}."
+                )
+            Y = np.swapaxes(Y, 0, 1)[:T]
+        max_ndim = 3 if allow_multi_output else 2
+        if Y.ndim > max_ndim:
+            raise ValueError(f"y has too many dimensions ({Y.ndim - 1 + (batch.kind != '2d')}).")
+        Y = Y.copy()
+        if Y.dtype.kind == "f" and batch.kind == "3d":  # NaN targets at padded steps
+            pad = ~batch.mask
+            Y[pad] = Y[0][np.nonzero(pad)[1]]
+    if numeric:
+        if Y.dtype.kind not in "fiub":
+            try:
+                Y = Y.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError("y must be numeric for regression.") from None
+        if not np.isfinite(Y).all():
+            raise ValueError("Input y contains NaN or infinity at a real time step.")
+    else:
+        if Y.dtype.kind == "f" and not np.isfinite(Y).all():
+            raise ValueError("Input y contains NaN or infinity at a real time step.")
+    return Y
+
+
+def restore_structure(values, batch, fill_value=np.nan):
+    """Turn time-major per-step values back into the structure of the caller's ``X``.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_timesteps, n_sequences, ...)
+        Per-step values in the batch's layout.
+    batch : SequenceBatch
+        The batch they were computed from.
+    fill_value : scalar, default=nan
+        Value written at padded steps of a 3-D input.
+
+    Returns
+    -------
+    out : ndarray or list of ndarray
+        ``(n_samples, ...)`` for 2-D input, ``(n_sequences, n_timesteps, ...)`` for 3-D input
+        (padded steps hold ``fill_value``), a list of ``(n_timesteps_i, ...)`` for ragged input.
+    """
+    if batch.kind == "2d":
+        return values[0]
+    if batch.kind == "ragged":
+        return [values[: L, i].copy() for i, L in enumerate(batch.lengths)]
+    T_in = batch.n_timesteps_in
+    out_dtype = values.dtype
+    if not batch.equal_lengths or values.shape[0] < T_in:
+        if isinstance(fill_value, float) and np.isnan(fill_value) and values.dtype.kind != "f":
+            out_dtype = object if values.dtype.kind in "OUS" else np.float64
+    out = np.full((batch.n_sequences, T_in) + values.shape[2:], fill_value, dtype=out_dtype)
+    mask = batch.mask.T
+    out[:, : values.shape[0]][mask] = np.swapaxes(values, 0, 1)[mask]
+    return out
+
+
+def check_lengths_argument(n, name="n_steps"):
+    """Validate a positive integer argument (used by generation APIs)."""
+    if not isinstance(n, Integral) or n < 1:
+        raise ValueError(f"{name} must be a positive integer; got {n!r}.")
+    return int(n)
