@@ -438,7 +438,6 @@ def backward(config, params, cache, d_outputs=None, d_final=None, bptt_truncate=
     T = cache.layers[0].X.shape[0]
     lengths = cache.lengths
     rev = cache.reverse_index
-    D = config.n_directions
     cuts = None if bptt_truncate is None else truncation_cuts(lengths, T, bptt_truncate)
     grads = {}
     d_layer_out = d_outputs
