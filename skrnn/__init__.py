@@ -1,5 +1,8 @@
 """skrnn: scikit-learn compatible recurrent neural networks in NumPy and SciPy."""
 
+from ._classifier import RNNClassifier
+from ._regressor import LSTMRegressor
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["LSTMRegressor", "RNNClassifier", "__version__"]

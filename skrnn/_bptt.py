@@ -472,7 +472,7 @@ def backward(config, params, cache, d_outputs=None, d_final=None, bptt_truncate=
             _zero_padding(d_layer_out, cache.inactive)
         elif not need_input_grad:
             break
-    grads = {name: grads[name] for name in params}
+    grads = {name: grads[name] for name in config.param_shapes()}
     if need_input_grad:
         return grads, dX
     return grads

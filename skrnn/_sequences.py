@@ -284,8 +284,10 @@ def check_sequences(X, *, estimator=None, reset=True, dtype=_FLOAT_DTYPES):
         batch = _from_ragged(X, dtype)
         _set_or_check_n_features(estimator, batch.n_features, reset)
         return batch
-    if hasattr(X, "__array__") or isinstance(X, (list, tuple)):
-        ndim = np.ndim(X) if not hasattr(X, "ndim") else X.ndim
+    if hasattr(X, "ndim") and hasattr(X, "shape"):  # arrays, DataFrames
+        ndim = X.ndim
+    elif hasattr(X, "__array__") or isinstance(X, (list, tuple)):
+        ndim = np.asarray(X).ndim
     else:
         raise TypeError(
             f"X must be an array-like or a list of 2-D arrays; got {type(X).__name__}."

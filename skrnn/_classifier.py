@@ -1,0 +1,255 @@
+"""RNNClassifier: one class label per sequence (many-to-one classification)."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from ._base import BaseRecurrentNetwork, training_parameters_doc
+from ._losses import log_softmax, softmax
+
+__all__ = ["RNNClassifier"]
+
+def _not_lbfgs(est):
+    if est.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic optimizers; "
+                             f"{est.solver!r} is not stochastic.")
+    return True
+
+class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
+    __doc__ = """Recurrent neural network classifier: one label per sequence.
+
+    A stack of recurrent layers reads each sequence; the top layer's state at the
+    sequence's last real step (for ``bidirectional=True``, the forward state followed by the
+    backward direction's state at the first step, PyTorch's ``h_n`` order) feeds a linear
+    layer and a softmax over the classes. Trained by backpropagation through time on the
+    cross-entropy, with scikit-learn ``MLPClassifier``'s names and meanings.
+
+    Parameters
+    ----------
+{parameters}
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    weights_ : dict of str to ndarray
+        Fitted weights under PyTorch's names; see :meth:`get_weights`.
+    loss_curve_ : list of float
+        Training loss after each epoch.
+    best_loss_ : float or None
+        Lowest training loss (None with early stopping).
+    validation_scores_ : list of float or None
+        Validation accuracy after each epoch (early stopping only).
+    best_validation_score_ : float or None
+        Best validation accuracy (early stopping only).
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Training sequences seen.
+    n_outputs_ : int
+        Number of logits (``n_classes``).
+    n_layers_ : int
+        Number of recurrent layers.
+    n_features_in_ : int
+        Features per time step seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` was a DataFrame.
+
+    See Also
+    --------
+    LSTMRegressor : The same network with a regression head.
+    GRUTagger : A label for every time step.
+    sklearn.neural_network.MLPClassifier : The feed-forward model whose API this follows.
+
+    Notes
+    -----
+    ``X`` may be a 3-D array ``(n_sequences, n_timesteps, n_features)`` (trailing all-NaN
+    steps are padding), a list of 2-D arrays ``(n_timesteps_i, n_features)``, or a 2-D array
+    ``(n_samples, n_features)`` read as length-1 sequences. A batch of univariate series
+    ``(n_sequences, n_timesteps)`` must be passed as ``X[:, :, None]``.
+
+    The head always has one logit per class, binary problems included, so ``predict_proba``
+    is ``softmax(h @ output.weight.T + output.bias)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn import RNNClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 10, 1))
+    >>> y = (X[:, :, 0].sum(axis=1) > 0).astype(int)
+    >>> clf = RNNClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    """.format(parameters=training_parameters_doc(default_cell="rnn",
+                                                 early_stopping_score="accuracy"))
+
+    _loss = "log_loss"
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(32,),
+        cell="rnn",
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        reset_after=True,
+        bidirectional=False,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        max_fun=15000,
+        dropout=0.0,
+        clip_norm=None,
+        bptt_truncate=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
+            recurrent_activation=recurrent_activation, reset_after=reset_after,
+            bidirectional=bidirectional, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate_init=learning_rate_init, max_iter=max_iter, tol=tol,
+            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, shuffle=shuffle,
+            random_state=random_state, verbose=verbose, warm_start=warm_start,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
+            beta_2=beta_2, epsilon=epsilon, max_fun=max_fun, dropout=dropout,
+            clip_norm=clip_norm, bptt_truncate=bptt_truncate,
+        )
+
+    def _encode_targets(self, y, batch, first_call, classes=None):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        if y.shape[0] != batch.n_sequences:
+            raise ValueError(f"X has {batch.n_sequences} sequences but y has {y.shape[0]} "
+                             "labels; they must match.")
+        check_classification_targets(y)
+        if first_call:
+            if classes is not None:
+                self.classes_ = np.unique(np.asarray(classes))
+            else:
+                self.classes_ = np.unique(y)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                    f"but the data contains only one class: {self.classes_[0]!r}.")
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"y contains labels not seen in the first call: {unseen}; "
+                             f"known classes are {self.classes_}.")
+        return np.searchsorted(self.classes_, y), len(self.classes_)
+
+    def _stratify(self, targets):
+        counts = np.bincount(targets)
+        return targets if counts[counts > 0].min() >= 2 else None
+
+    def _validation_score(self, Z, targets, weights):
+        return accuracy_score(targets, Z.argmax(axis=1), sample_weight=weights)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to sequences ``X`` and labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_sequences, n_timesteps, n_features), list of arrays of \
+                shape (n_timesteps_i, n_features), or array-like of shape \
+                (n_samples, n_features)
+            Training sequences.
+        y : array-like of shape (n_sequences,)
+            Class labels.
+        sample_weight : array-like of shape (n_sequences,), default=None
+            Weight of each sequence in the loss.
+
+        Returns
+        -------
+        self : RNNClassifier
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(_not_lbfgs)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run exactly one epoch over ``X``, keeping the optimizer state between calls.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+        y : array-like of shape (n_sequences,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All classes; required on the first call, ignored afterwards.
+        sample_weight : array-like of shape (n_sequences,), default=None
+
+        Returns
+        -------
+        self : RNNClassifier
+        """
+        if not hasattr(self, "classes_"):
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes={np.unique(classes)} differs from the classes of the "
+                             f"previous call, {self.classes_}.")
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+
+    def _logits(self, X):
+        """Logits of shape (n_sequences, n_classes), one column per class."""
+        return self._head_outputs(self._validated_batch(X))[0]
+
+    def predict_proba(self, X):
+        """Class probabilities of each sequence.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_sequences, n_classes)
+            Columns follow ``classes_``.
+        """
+        return softmax(self._logits(X))
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_sequences, n_classes)
+        """
+        return log_softmax(self._logits(X))
+
+    def predict(self, X):
+        """Most probable class of each sequence.
+
+        Returns
+        -------
+        y : ndarray of shape (n_sequences,)
+        """
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
