@@ -1,0 +1,12 @@
+"""scikit-learn's own estimator checks, every one of them, with nothing expected to fail."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skrnn import LSTMRegressor, RNNClassifier
+
+ESTIMATORS = [RNNClassifier(), LSTMRegressor()]
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
