@@ -2,7 +2,8 @@
 
 from ._classifier import RNNClassifier
 from ._regressor import LSTMRegressor
+from ._tagger import GRUTagger
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["LSTMRegressor", "RNNClassifier", "__version__"]
+__all__ = ["GRUTagger", "LSTMRegressor", "RNNClassifier", "__version__"]

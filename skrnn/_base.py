@@ -36,7 +36,7 @@ from ._losses import LOSSES
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._sequences import check_sequences
 
-__all__ = ["BaseRecurrentNetwork"]
+__all__ = ["BaseRecurrentNetwork", "has_stochastic_solver", "training_parameters_doc"]
 
 _TRAINING_PARAMETERS_DOC = """\
     hidden_layer_sizes : int or tuple of int, default=(32,)
@@ -106,6 +106,14 @@ def training_parameters_doc(default_cell, early_stopping_score, stratified=True)
         default_cell=default_cell, early_stopping_score=early_stopping_score,
         stratified="(stratified by class)" if stratified else "(whole sequences)",
     )
+
+
+def has_stochastic_solver(est):
+    """``available_if`` condition of ``partial_fit``: only Adam and SGD have epochs."""
+    if est.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic optimizers; "
+                             f"{est.solver!r} is not stochastic.")
+    return True
 
 
 #: Sequences per forward pass at prediction time (bounds memory on large inputs).

@@ -7,7 +7,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
-from ._base import BaseRecurrentNetwork, training_parameters_doc
+from ._base import BaseRecurrentNetwork, has_stochastic_solver, training_parameters_doc
 from ._losses import log_softmax, softmax
 
 __all__ = ["RNNClassifier"]
@@ -17,6 +17,47 @@ def _not_lbfgs(est):
         raise AttributeError("partial_fit is only available for stochastic optimizers; "
                              f"{est.solver!r} is not stochastic.")
     return True
+
+def encode_labels(est, labels, first_call, classes=None):
+    """Set ``est.classes_`` on the first call and return ``labels`` as class indices.
+
+    Parameters
+    ----------
+    est : estimator
+    labels : ndarray of shape (n_labels,)
+        The labels (of real time steps, for a tagger).
+    first_call : bool
+        Whether this call (re)starts training.
+    classes : array-like or None
+        All classes, as given to ``partial_fit``.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_labels,), dtype intp
+    """
+    check_classification_targets(labels)
+    if first_call:
+        est.classes_ = np.unique(np.asarray(classes) if classes is not None else labels)
+        if len(est.classes_) < 2:
+            raise ValueError(
+                f"{type(est).__name__} needs samples of at least 2 classes in the data, but "
+                f"the data contains only one class: {est.classes_[0]!r}.")
+    unseen = np.setdiff1d(np.unique(labels), est.classes_)
+    if unseen.size:
+        raise ValueError(f"y contains labels not seen in the first call: {unseen}; known "
+                         f"classes are {est.classes_}.")
+    return np.searchsorted(est.classes_, labels)
+
+
+def check_partial_fit_classes(est, classes):
+    """``classes`` is required on the first ``partial_fit`` and must not change later."""
+    if not hasattr(est, "classes_"):
+        if classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+    elif classes is not None and not np.array_equal(np.unique(classes), est.classes_):
+        raise ValueError(f"classes={np.unique(classes)} differs from the classes of the "
+                         f"previous call, {est.classes_}.")
+
 
 class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
     __doc__ = """Recurrent neural network classifier: one label per sequence.
@@ -140,21 +181,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         if y.shape[0] != batch.n_sequences:
             raise ValueError(f"X has {batch.n_sequences} sequences but y has {y.shape[0]} "
                              "labels; they must match.")
-        check_classification_targets(y)
-        if first_call:
-            if classes is not None:
-                self.classes_ = np.unique(np.asarray(classes))
-            else:
-                self.classes_ = np.unique(y)
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                    f"but the data contains only one class: {self.classes_[0]!r}.")
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(f"y contains labels not seen in the first call: {unseen}; "
-                             f"known classes are {self.classes_}.")
-        return np.searchsorted(self.classes_, y), len(self.classes_)
+        return encode_labels(self, y, first_call, classes), len(self.classes_)
 
     def _stratify(self, targets):
         counts = np.bincount(targets)
@@ -184,7 +211,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    @available_if(_not_lbfgs)
+    @available_if(has_stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run exactly one epoch over ``X``, keeping the optimizer state between calls.
@@ -203,12 +230,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         -------
         self : RNNClassifier
         """
-        if not hasattr(self, "classes_"):
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes={np.unique(classes)} differs from the classes of the "
-                             f"previous call, {self.classes_}.")
+        check_partial_fit_classes(self, classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
     def _logits(self, X):

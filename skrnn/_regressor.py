@@ -5,16 +5,9 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array
 
-from ._base import BaseRecurrentNetwork, training_parameters_doc
+from ._base import BaseRecurrentNetwork, has_stochastic_solver, training_parameters_doc
 
 __all__ = ["LSTMRegressor"]
-
-
-def _not_lbfgs(est):
-    if est.solver == "lbfgs":
-        raise AttributeError("partial_fit is only available for stochastic optimizers; "
-                             f"{est.solver!r} is not stochastic.")
-    return True
 
 
 class LSTMRegressor(RegressorMixin, BaseRecurrentNetwork):
@@ -167,7 +160,7 @@ class LSTMRegressor(RegressorMixin, BaseRecurrentNetwork):
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
-    @available_if(_not_lbfgs)
+    @available_if(has_stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Run exactly one epoch over ``X``, keeping the optimizer state between calls.

@@ -2,9 +2,9 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skrnn import LSTMRegressor, RNNClassifier
+from skrnn import GRUTagger, LSTMRegressor, RNNClassifier
 
-ESTIMATORS = [RNNClassifier(), LSTMRegressor()]
+ESTIMATORS = [RNNClassifier(), LSTMRegressor(), GRUTagger()]
 
 
 @parametrize_with_checks(ESTIMATORS)

@@ -1,0 +1,287 @@
+"""GRUTagger: a label for every time step (synced many-to-many classification)."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.metrics import accuracy_score
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import column_or_1d
+
+from ._base import BaseRecurrentNetwork, has_stochastic_solver, training_parameters_doc
+from ._classifier import check_partial_fit_classes, encode_labels
+from ._losses import softmax
+from ._sequences import check_step_targets, restore_structure
+
+__all__ = ["GRUTagger"]
+
+
+class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
+    __doc__ = """Recurrent sequence tagger: one class label for every time step.
+
+    A stack of recurrent layers (GRU by default; ``bidirectional=True`` is usually wanted
+    for tagging, so each step sees its future too) reads each sequence; a linear layer and a
+    softmax over the classes read the top layer's output at every step (both directions
+    concatenated). The loss is the cross-entropy averaged over real steps only: padding
+    contributes nothing to the loss or to any gradient. This is the synchronised
+    many-to-many case: part-of-speech tagging, a label for every video frame.
+
+    Parameters
+    ----------
+{parameters}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Tag labels.
+    weights_ : dict of str to ndarray
+        Fitted weights under PyTorch's names; see :meth:`get_weights`.
+    loss_curve_ : list of float
+        Training loss (mean cross-entropy per real step) after each epoch.
+    best_loss_ : float or None
+        Lowest training loss (None with early stopping).
+    validation_scores_ : list of float or None
+        Validation token accuracy after each epoch (early stopping only).
+    best_validation_score_ : float or None
+        Best validation token accuracy (early stopping only).
+    n_iter_ : int
+        Epochs run.
+    t_ : int
+        Training sequences seen.
+    n_outputs_ : int
+        Number of logits per step (``n_classes``).
+    n_layers_ : int
+        Number of recurrent layers.
+    n_features_in_ : int
+        Features per time step seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` was a DataFrame.
+
+    See Also
+    --------
+    RNNClassifier : One label per sequence.
+    skrnn.metrics : Flat (per-step) metrics and scorers for cross-validation.
+
+    Notes
+    -----
+    Targets follow the input: for a 3-D ``X`` of shape ``(n_sequences, n_timesteps,
+    n_features)``, ``y`` has shape ``(n_sequences, n_timesteps)`` (its values at padded
+    steps are ignored); for a list of sequences, ``y`` is a list of 1-D label arrays of
+    matching lengths; for a 2-D ``X`` (length-1 sequences), ``y`` is 1-D. ``predict``
+    returns the same structure. For a 3-D ``X`` with NaN padding, padded steps of the
+    prediction hold NaN (numeric labels) or None (other labels).
+
+    Scikit-learn's splitters work on ragged targets unchanged: a list of label arrays is
+    target type ``"unknown"`` (equal lengths: ``"multiclass-multioutput"``), so
+    ``GridSearchCV``/``cross_validate`` use ``KFold`` over whole sequences. ``score`` is token
+    accuracy over real steps; for other metrics use :mod:`skrnn.metrics`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn import GRUTagger
+    >>> rng = np.random.default_rng(0)
+    >>> X = [rng.integers(0, 2, size=(L, 1)).astype(float) for L in rng.integers(3, 9, 80)]
+    >>> y = [np.maximum.accumulate(x[:, 0]).astype(int) for x in X]  # "seen a 1 yet?"
+    >>> tagger = GRUTagger(hidden_layer_sizes=(8,), learning_rate_init=0.02, max_iter=100,
+    ...                    random_state=0).fit(X, y)
+    >>> tagger.score(X, y) > 0.95
+    True
+    """.format(parameters=training_parameters_doc(default_cell="gru",
+                                                 early_stopping_score="token accuracy",
+                                                 stratified=False))
+
+    _loss = "log_loss"
+    _per_step = True
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(32,),
+        cell="gru",
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        reset_after=True,
+        bidirectional=False,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate_init=0.001,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        max_fun=15000,
+        dropout=0.0,
+        clip_norm=None,
+        bptt_truncate=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
+            recurrent_activation=recurrent_activation, reset_after=reset_after,
+            bidirectional=bidirectional, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate_init=learning_rate_init, max_iter=max_iter, tol=tol,
+            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction, shuffle=shuffle,
+            random_state=random_state, verbose=verbose, warm_start=warm_start,
+            momentum=momentum, nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
+            beta_2=beta_2, epsilon=epsilon, max_fun=max_fun, dropout=dropout,
+            clip_norm=clip_norm, bptt_truncate=bptt_truncate,
+        )
+
+    def _step_labels(self, y, batch):
+        """Per-step labels, padded time-major: (n_timesteps, n_sequences)."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        if batch.kind == "2d":
+            y = column_or_1d(y, warn=True)
+        return check_step_targets(y, batch, numeric=False, allow_multi_output=False)
+
+    def _encode_targets(self, y, batch, first_call, classes=None):
+        Y = self._step_labels(y, batch)
+        mask = batch.mask
+        codes = np.zeros(Y.shape, dtype=np.intp)
+        codes[mask] = encode_labels(self, Y[mask], first_call, classes)
+        return codes, len(self.classes_)
+
+    def _validation_score(self, Z, targets, weights):
+        return accuracy_score(targets, Z.argmax(axis=1), sample_weight=weights)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the tagger to sequences ``X`` and per-step labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_sequences, n_timesteps, n_features), list of arrays of \
+                shape (n_timesteps_i, n_features), or array-like of shape \
+                (n_samples, n_features)
+            Training sequences.
+        y : array-like of shape (n_sequences, n_timesteps), list of arrays of shape \
+                (n_timesteps_i,), or array-like of shape (n_samples,)
+            One label per time step, in the structure of ``X``.
+        sample_weight : array-like of shape (n_sequences,), default=None
+            Weight of each sequence; every real step of a sequence carries its weight.
+
+        Returns
+        -------
+        self : GRUTagger
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(has_stochastic_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run exactly one epoch over ``X``, keeping the optimizer state between calls.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+        y : array-like or list of arrays
+            Per-step labels, as in :meth:`fit`.
+        classes : array-like of shape (n_classes,), default=None
+            All tags; required on the first call, ignored afterwards.
+        sample_weight : array-like of shape (n_sequences,), default=None
+
+        Returns
+        -------
+        self : GRUTagger
+        """
+        check_partial_fit_classes(self, classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
+
+    def _step_proba(self, X):
+        batch = self._validated_batch(X)
+        Z, mask = self._head_outputs(batch)
+        return softmax(Z), mask, batch
+
+    def predict_proba(self, X):
+        """Tag probabilities at every step.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_sequences, n_timesteps, n_classes), list of arrays of \
+                shape (n_timesteps_i, n_classes), or ndarray of shape (n_samples, n_classes)
+            In the structure of ``X``; NaN at padded steps of a 3-D ``X``.
+        """
+        P, mask, batch = self._step_proba(X)
+        full = np.zeros(mask.shape + (P.shape[1],), dtype=P.dtype)
+        full[mask] = P
+        return restore_structure(full, batch, fill_value=np.nan)
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, in the same structure."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            if isinstance(proba, list):
+                return [np.log(p) for p in proba]
+            return np.log(proba)
+
+    def predict(self, X):
+        """The most probable tag at every step.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+
+        Returns
+        -------
+        y : ndarray of shape (n_sequences, n_timesteps), list of arrays of shape \
+                (n_timesteps_i,), or ndarray of shape (n_samples,)
+            In the structure of ``X``. Padded steps of a 3-D ``X`` hold NaN (numeric
+            labels) or None (other labels).
+        """
+        P, mask, batch = self._step_proba(X)
+        labels = self.classes_[np.argmax(P, axis=1)]
+        full = np.empty(mask.shape, dtype=labels.dtype)
+        full[mask] = labels
+        if batch.kind == "3d" and not batch.equal_lengths:
+            numeric = self.classes_.dtype.kind in "iufb"
+            fill = np.nan if numeric else None
+            full = full.astype(np.float64 if numeric else object)
+            return restore_structure(full, batch, fill_value=fill)
+        return restore_structure(full, batch)
+
+    def score(self, X, y, sample_weight=None):
+        """Token accuracy: the fraction of real time steps tagged correctly.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences, as in :meth:`fit`.
+        y : array-like or list of arrays
+            True per-step labels, as in :meth:`fit`.
+        sample_weight : array-like of shape (n_sequences,), default=None
+            Weight of each sequence (applied to each of its steps).
+
+        Returns
+        -------
+        score : float
+        """
+        P, mask, batch = self._step_proba(X)
+        Y = self._step_labels(y, batch)[mask]
+        w = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=np.float64)
+            w = np.broadcast_to(sw[None, :], mask.shape)[mask]
+        return accuracy_score(Y, self.classes_[np.argmax(P, axis=1)], sample_weight=w)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags

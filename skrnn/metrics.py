@@ -1,0 +1,120 @@
+"""Flat (per-step) metrics and scorers for per-step estimators.
+
+A tagger or a per-step regressor predicts one value for every real time step, in the
+structure of its input: a 2-D array ``(n_sequences, n_timesteps)`` for 3-D input (padded steps
+NaN or None), a list of 1-D arrays for ragged input, or a 1-D array for 2-D input. These
+metrics flatten ``y_true`` and ``y_pred`` over real steps and call the scikit-learn metric of
+the same name, so per-step scores can be used with ``cross_validate``, ``GridSearchCV`` and
+``make_scorer``::
+
+    from sklearn.model_selection import cross_validate
+    from skrnn.metrics import FLAT_SCORERS
+    cross_validate(GRUTagger(), X, y, scoring={"acc": FLAT_SCORERS["accuracy"],
+                                               "f1": FLAT_SCORERS["f1_macro"]})
+"""
+
+import numpy as np
+from sklearn import metrics as _sk
+from sklearn.metrics import make_scorer
+
+__all__ = [
+    "FLAT_SCORERS",
+    "flatten_steps",
+    "flat_accuracy_score",
+    "flat_classification_report",
+    "flat_f1_score",
+    "flat_mean_squared_error",
+    "flat_precision_score",
+    "flat_r2_score",
+    "flat_recall_score",
+]
+
+
+def _is_padding(values):
+    if values.dtype.kind == "f":
+        return np.isnan(values) if values.ndim == 1 else np.isnan(values).all(axis=1)
+    if values.dtype == object:
+        return np.array([v is None or (isinstance(v, float) and np.isnan(v))
+                         for v in values], dtype=bool)
+    return np.zeros(len(values), dtype=bool)
+
+
+def _flatten(y, name):
+    if isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) >= 1:
+        lengths = [len(s) for s in y]
+        flat = np.concatenate([np.asarray(s) for s in y]) if y else np.array([])
+        return flat, lengths
+    y = np.asarray(y)
+    if y.ndim == 0:
+        raise ValueError(f"{name} must be per-step labels or values, got a scalar.")
+    if y.ndim == 1:
+        return y, None
+    return y.reshape((-1,) + y.shape[2:]), y.shape[:2]
+
+
+def flatten_steps(y_true, y_pred):
+    """Flatten per-step targets and predictions over their real steps.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of shape (n_sequences, n_timesteps[, n_outputs]), list of \
+            arrays of shape (n_timesteps_i[, n_outputs]), or array-like of shape (n_samples,)
+        Same structure for both. Steps where ``y_true`` is NaN or None are padding and
+        are dropped.
+
+    Returns
+    -------
+    y_true_flat, y_pred_flat : ndarray of shape (n_real_steps[, n_outputs])
+    """
+    t, t_shape = _flatten(y_true, "y_true")
+    p, p_shape = _flatten(y_pred, "y_pred")
+    if t_shape != p_shape or len(t) != len(p):
+        raise ValueError(
+            "y_true and y_pred must have the same structure (same sequences and lengths); "
+            f"got {t_shape or len(t)} and {p_shape or len(p)}.")
+    keep = ~_is_padding(t)
+    t, p = t[keep], p[keep]
+    if _is_padding(p).any():
+        raise ValueError("y_pred is missing (NaN/None) at a real step of y_true.")
+    if t.dtype == object:
+        t = t.astype(np.asarray(p).dtype) if p.dtype != object else t
+    if p.dtype == object and t.dtype != object:
+        p = p.astype(t.dtype)
+    return t, p
+
+
+def _flat(metric):
+    def flat_metric(y_true, y_pred, **kwargs):
+        t, p = flatten_steps(y_true, y_pred)
+        return metric(t, p, **kwargs)
+
+    flat_metric.__name__ = f"flat_{metric.__name__}"
+    flat_metric.__qualname__ = flat_metric.__name__
+    flat_metric.__doc__ = (
+        f"``sklearn.metrics.{metric.__name__}`` over all real time steps.\n\n"
+        "Parameters\n----------\ny_true, y_pred : per-step structure\n"
+        "    See :func:`flatten_steps`.\n**kwargs\n"
+        f"    Passed to ``sklearn.metrics.{metric.__name__}`` (``sample_weight`` must then "
+        "have one entry per real step).\n\nReturns\n-------\nscore : float or ndarray\n")
+    return flat_metric
+
+
+flat_accuracy_score = _flat(_sk.accuracy_score)
+flat_f1_score = _flat(_sk.f1_score)
+flat_precision_score = _flat(_sk.precision_score)
+flat_recall_score = _flat(_sk.recall_score)
+flat_classification_report = _flat(_sk.classification_report)
+flat_r2_score = _flat(_sk.r2_score)
+flat_mean_squared_error = _flat(_sk.mean_squared_error)
+
+#: Ready-made scorers for ``scoring=`` in scikit-learn's model selection tools.
+FLAT_SCORERS = {
+    "accuracy": make_scorer(flat_accuracy_score),
+    "f1_macro": make_scorer(flat_f1_score, average="macro"),
+    "f1_micro": make_scorer(flat_f1_score, average="micro"),
+    "f1_weighted": make_scorer(flat_f1_score, average="weighted"),
+    "precision_macro": make_scorer(flat_precision_score, average="macro", zero_division=0),
+    "recall_macro": make_scorer(flat_recall_score, average="macro", zero_division=0),
+    "r2": make_scorer(flat_r2_score),
+    "neg_mean_squared_error": make_scorer(flat_mean_squared_error, greater_is_better=False),
+}

@@ -1,0 +1,165 @@
+"""GRUTagger and skrnn.metrics: per-step labels, padding invariance, memory, the future."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+
+from skrnn import GRUTagger
+from skrnn.metrics import FLAT_SCORERS, flat_accuracy_score, flat_f1_score, flatten_steps
+
+
+def _tokens(rng, n, k=3, lo=5, hi=12):
+    seqs = [rng.integers(0, k, size=int(rng.integers(lo, hi + 1))) for _ in range(n)]
+    return seqs, [np.eye(k)[s] for s in seqs]
+
+
+def _delay_tags(seqs):
+    """Tag at step t is the token at t - 2 (memory of the past)."""
+    return [np.array(["none"] * 2 + [f"t{v}" for v in s[:-2]])[: len(s)] for s in seqs]
+
+
+def _lookahead_tags(seqs):
+    """Tag at step t is the token at t + 1 (needs the future)."""
+    return [np.array([f"t{v}" for v in s[1:]] + ["end"]) for s in seqs]
+
+
+def _fit(est, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, **kw)
+
+
+def _padded(X, fill=np.nan):
+    T = max(len(x) for x in X)
+    out = np.full((len(X), T) + X[0].shape[1:], fill, dtype=np.asarray(X[0]).dtype
+                  if fill is not np.nan else float)
+    for i, x in enumerate(X):
+        out[i, : len(x)] = x
+    return out
+
+
+def test_memory_task_reaches_99_percent_token_accuracy(rng):
+    seqs, X = _tokens(rng, 400)
+    test_seqs, X_test = _tokens(rng, 200)
+    tagger = _fit(GRUTagger(hidden_layer_sizes=(16,), learning_rate_init=0.02, max_iter=60,
+                            batch_size=32, random_state=0), X, _delay_tags(seqs))
+    assert tagger.score(X_test, _delay_tags(test_seqs)) >= 0.99
+    pred = tagger.predict(X_test)
+    assert isinstance(pred, list) and [len(p) for p in pred] == [len(s) for s in test_seqs]
+    assert pred[0].dtype.kind == "U"  # string tags come back as strings
+
+
+def test_the_future_needs_bidirectional(rng):
+    seqs, X = _tokens(rng, 400)
+    test_seqs, X_test = _tokens(rng, 200)
+    y, y_test = _lookahead_tags(seqs), _lookahead_tags(test_seqs)
+    kwargs = dict(hidden_layer_sizes=(16,), learning_rate_init=0.02, max_iter=60,
+                  batch_size=32, random_state=0)
+    forward_only = _fit(GRUTagger(**kwargs), X, y)
+    both = _fit(GRUTagger(bidirectional=True, **kwargs), X, y)
+    assert both.score(X_test, y_test) >= 0.99
+    assert forward_only.score(X_test, y_test) < 0.5
+
+
+def test_ragged_and_nan_padded_3d_give_the_same_predictions(rng):
+    seqs, X = _tokens(rng, 60)
+    y = _delay_tags(seqs)
+    tagger = _fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=10, bidirectional=True,
+                            random_state=0), X, y)
+    X3 = _padded(X)
+    proba_list, proba_3d = tagger.predict_proba(X), tagger.predict_proba(X3)
+    assert proba_3d.shape == (60, 12, len(tagger.classes_))
+    for i, p in enumerate(proba_list):
+        np.testing.assert_allclose(proba_3d[i, : len(p)], p, rtol=0, atol=1e-12)
+        assert np.all(np.isnan(proba_3d[i, len(p):]))
+    pred3 = tagger.predict(X3)
+    for i, p in enumerate(tagger.predict(X)):
+        assert list(pred3[i, : len(p)]) == list(p)
+        assert all(v is None for v in pred3[i, len(p):])
+    # Fitting on the padded form gives the same model as on the ragged form.
+    y3 = _padded([np.array(t, dtype=object) for t in y], fill=None)
+    a = _fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=3, random_state=0), X, y)
+    b = _fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=3, random_state=0), X3, y3)
+    for name, w in a.get_weights().items():
+        np.testing.assert_allclose(b.get_weights()[name], w, rtol=0, atol=1e-12)
+
+
+def test_padding_contributes_nothing_to_loss_or_gradients(rng):
+    seqs, X = _tokens(rng, 40)
+    X3 = _padded(X, fill=0.0)
+    lengths = np.array([len(s) for s in seqs])
+    y3 = _padded([np.asarray(s) for s in seqs], fill=0).astype(int)
+    # The same data with garbage at the padded steps, marked as padding by NaN inputs.
+    X3_nan, X3_junk, y3_junk = X3.copy(), X3.copy(), y3.copy()
+    pad = np.arange(X3.shape[1])[None, :] >= lengths[:, None]
+    X3_nan[pad] = np.nan
+    X3_junk[pad] = np.nan
+    y3_junk[pad] = 2  # a real class, but at padded steps
+    kw = dict(hidden_layer_sizes=(5,), max_iter=4, random_state=0, bidirectional=True)
+    a = _fit(GRUTagger(**kw), X3_nan, np.where(pad, 0, y3))
+    b = _fit(GRUTagger(**kw), X3_junk, y3_junk)
+    assert a.loss_curve_ == b.loss_curve_
+    for name, w in a.get_weights().items():
+        np.testing.assert_array_equal(b.get_weights()[name], w)
+
+
+def test_2d_input_is_ordinary_classification(rng):
+    X = rng.standard_normal((100, 3))
+    y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
+    tagger = _fit(GRUTagger(max_iter=100, learning_rate_init=0.01, random_state=0), X, y)
+    assert tagger.predict(X).shape == (100,) and tagger.score(X, y) > 0.9
+    assert tagger.predict_proba(X).shape == (100, 2)
+
+
+def test_label_length_mismatch_names_the_sequence(rng):
+    seqs, X = _tokens(rng, 5)
+    y = _delay_tags(seqs)
+    y[3] = y[3][:-1]
+    with pytest.raises(ValueError, match="Target sequence 3 has .* steps but sequence 3"):
+        GRUTagger().fit(X, y)
+
+
+def test_grid_search_and_cross_validate_with_flat_scorers_on_ragged(rng):
+    seqs, X = _tokens(rng, 90)
+    y = _delay_tags(seqs)
+    grid = GridSearchCV(GRUTagger(max_iter=15, learning_rate_init=0.02, random_state=0),
+                        {"hidden_layer_sizes": [(4,), (12,)]}, cv=3,
+                        scoring=FLAT_SCORERS["f1_macro"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid.fit(X, y)
+        res = cross_validate(GRUTagger(max_iter=15, learning_rate_init=0.02,
+                                       random_state=0), X, y, cv=3,
+                             scoring={"acc": FLAT_SCORERS["accuracy"],
+                                      "f1": FLAT_SCORERS["f1_macro"]})
+        default = cross_val_score(GRUTagger(max_iter=15, learning_rate_init=0.02,
+                                            random_state=0), X, y, cv=3)
+    assert grid.best_params_["hidden_layer_sizes"] in [(4,), (12,)]
+    assert res["test_acc"].shape == (3,) and np.all(res["test_f1"] <= 1)
+    # The default score is token accuracy, the same as the flat accuracy scorer.
+    np.testing.assert_allclose(default, res["test_acc"])
+
+
+def test_flat_metrics_flatten_real_steps_only():
+    y_true = [np.array(["a", "b", "a"]), np.array(["b"])]
+    y_pred = [np.array(["a", "a", "a"]), np.array(["b"])]
+    assert flat_accuracy_score(y_true, y_pred) == 0.75
+    assert flat_f1_score(y_true, y_pred, average="micro") == 0.75
+    padded_true = np.array([[1.0, 2.0, 1.0], [2.0, np.nan, np.nan]])
+    padded_pred = np.array([[1.0, 1.0, 1.0], [2.0, np.nan, np.nan]])
+    t, p = flatten_steps(padded_true, padded_pred)
+    assert t.tolist() == [1, 2, 1, 2] and p.tolist() == [1, 1, 1, 2]
+    with pytest.raises(ValueError, match="same structure"):
+        flatten_steps(y_true, [np.array(["a"])])
+
+
+def test_partial_fit_with_classes_and_sample_weight(rng):
+    seqs, X = _tokens(rng, 30)
+    y = _delay_tags(seqs)
+    tagger = GRUTagger(hidden_layer_sizes=(4,), random_state=0)
+    tagger.partial_fit(X, y, classes=["none", "t0", "t1", "t2"])
+    tagger.partial_fit(X[:10], y[:10], sample_weight=np.arange(10.0))
+    assert tagger.n_iter_ == 2 and list(tagger.classes_) == ["none", "t0", "t1", "t2"]
