@@ -46,7 +46,22 @@ def demo_regressor():
     return ("LSTMRegressor", "adding problem, T=30", "MSE (trivial 0.167)", mse, seconds)
 
 
-DEMOS = [demo_classifier, demo_regressor]
+def demo_tagger():
+    from skrnn import GRUTagger
+
+    rng = np.random.default_rng(0)
+    seqs = [rng.integers(0, 3, size=int(rng.integers(5, 13))) for _ in range(600)]
+    X = [np.eye(3)[s] for s in seqs]  # one-hot tokens, ragged lengths
+    # The tag of a token is the token two steps earlier: the tagger must remember.
+    y = [np.array(["none"] * 2 + [f"t{v}" for v in s[:-2]])[: len(s)] for s in seqs]
+    est = GRUTagger(hidden_layer_sizes=(16,), learning_rate_init=0.02, batch_size=32,
+                    max_iter=60, random_state=0)
+    seconds = _timed_fit(est, X[:400], y[:400])
+    return ("GRUTagger", "ragged tokens, tag = token at t-2", "token accuracy",
+            est.score(X[400:], y[400:]), seconds)
+
+
+DEMOS = [demo_classifier, demo_regressor, demo_tagger]
 
 
 def main():

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._cells import CELLS, StepContext, Trace
+from ._cells import CELLS, StepContext, Trace, sigmoid_gate_scale
 
 __all__ = [
     "RecurrentConfig",
@@ -148,9 +148,8 @@ def init_params(config, rng, dtype=np.float64):
 @dataclass
 class _LayerCache:
     traces: list  # one Trace per direction
-    X: np.ndarray  # (T, n, d) input of the layer (after dropout)
-    dropout_mask: np.ndarray  # (T, n, d) or None
-    out_states: list  # per direction, states H[1:] as (T, n, h)
+    X: np.ndarray  # (T, d, n) input of the layer, feature-major (after dropout)
+    dropout_mask: np.ndarray  # (T, d, n) or None
 
 
 @dataclass
@@ -159,8 +158,6 @@ class ForwardResult:
 
     Attributes
     ----------
-    outputs : ndarray of shape (n_timesteps, n_sequences, output_size)
-        Top layer's states at every step (both directions concatenated); zero at padding.
     final_states : ndarray of shape (n_sequences, output_size)
         Top layer's state at each sequence's last real step for the forward direction,
         followed by the backward direction's state at step 0 (PyTorch's ``h_n`` order).
@@ -172,11 +169,20 @@ class ForwardResult:
         What :func:`backward` needs; None when ``keep_cache=False``.
     """
 
-    outputs: np.ndarray
     final_states: np.ndarray
     h_n: list
     c_n: list
+    top: np.ndarray  # (T, output_size, n) feature-major top-layer output
+    inactive: list
     cache: object = None
+
+    @property
+    def outputs(self):
+        """ndarray of shape (n_timesteps, n_sequences, output_size): the top layer's
+        states at every step (both directions concatenated), zero at padding."""
+        out = np.ascontiguousarray(self.top.transpose(0, 2, 1))
+        _zero_padding(out, self.inactive)
+        return out
 
 
 @dataclass
@@ -203,54 +209,69 @@ def _reverse_index(lengths, T):
 
 
 def _reverse(a, index):
-    """Reverse a time-major array ``(T, n, ...)`` within each sequence's length."""
+    """Reverse a feature-major array ``(T, F, n)`` in time within each sequence's length."""
     if index is None:
         return a[::-1]
-    return np.take_along_axis(a, index.reshape(index.shape + (1,) * (a.ndim - 2)), axis=0)
+    return np.take_along_axis(a, index[:, None, :], axis=0)
 
 
 def _zero_padding(a, inactive):
+    """Zero the padded steps of a batch-major array ``(T, n, ...)`` in place."""
     for t, inact in enumerate(inactive):
         if inact is not None:
             a[t, inact] = 0
 
 
-def _run_direction(config, params, layer, suffix, X, inactive, keep_cache):
-    """Run one layer in one direction over ``X`` (T, n, d); return (Trace, outputs (T, n, h))."""
+def _step_context(config, W_hh, b_hn, G, h, n, dtype, half_scaled=False):
+    return StepContext(
+        W_hh=W_hh, b_hn=b_hn, act=config.activation, rec_act=config.recurrent_activation,
+        scratch=np.empty((G * h, n), dtype=dtype), scratch2=np.empty((h, n), dtype=dtype),
+        half_scaled=half_scaled,
+    )
+
+
+def _run_direction(config, params, layer, suffix, Xf, inactive):
+    """Run one layer in one direction over feature-major ``Xf`` (T, d, n); return its Trace.
+
+    ``trace.H[1:]`` (T, h, n) is the layer's output (states carried over padding).
+    """
     kern = config.kernel
     G = kern.n_gates
-    T, n, _ = X.shape
+    T, _, n = Xf.shape
     W_ih = params[f"weight_ih_l{layer}{suffix}"]
     W_hh = params[f"weight_hh_l{layer}{suffix}"]
     b_ih = params[f"bias_ih_l{layer}{suffix}"]
     b_hh = params[f"bias_hh_l{layer}{suffix}"]
     h = W_hh.shape[1]
-    dtype = X.dtype
+    dtype = Xf.dtype
 
-    H = np.zeros((T + 1, h, n), dtype=dtype)
-    # One product for the input projection of every step, then to (T, G*h, n).
-    proj = X.reshape(T * n, -1) @ W_ih.T
+    H = np.empty((T + 1, h, n), dtype=dtype)
+    H[0] = 0
+    A = H[1:] if kern.name == "rnn" else np.empty((T, G * h, n), dtype=dtype)
     bias = b_ih + b_hh
     b_hn = None
     if kern.name == "gru":  # reset after: b_hn sits inside r * (W_hn h + b_hn)
         bias = b_ih.copy()
         bias[: 2 * h] += b_hh[: 2 * h]
         b_hn = b_hh[2 * h:, None]
-    proj += bias
-    if kern.name == "rnn":
-        A = H[1:]
+    scale = sigmoid_gate_scale(config.cell, h, config.recurrent_activation)
+    if scale is not None:  # exact: scaling by 1/2 only changes the exponent
+        scale = scale.astype(dtype)
+        W_ih, W_hh, bias = W_ih * scale[:, None], W_hh * scale[:, None], bias * scale
+    # The input projection of every step at once, written straight into the gate buffer;
+    # an input with a row of ones (layer 0) takes the bias in the same product.
+    if Xf.shape[1] == W_ih.shape[1] + 1:
+        np.matmul(np.hstack([W_ih, bias[:, None]]), Xf, out=A)
     else:
-        A = np.empty((T, G * h, n), dtype=dtype)
-    A[...] = proj.reshape(T, n, G * h).transpose(0, 2, 1)
+        np.matmul(W_ih, Xf, out=A)
+        A += bias[:, None]
     trace = Trace(A=A, H=H, inactive=inactive)
     if kern.has_cell_state:
-        trace.C = np.zeros((T + 1, h, n), dtype=dtype)
+        trace.C = np.empty((T + 1, h, n), dtype=dtype)
+        trace.C[0] = 0
     if kern.name != "rnn":
         trace.aux = np.empty((T, h, n), dtype=dtype)
-    ctx = StepContext(
-        W_hh=W_hh, b_hn=b_hn, act=config.activation, rec_act=config.recurrent_activation,
-        scratch=np.empty((G * h, n), dtype=dtype), scratch2=np.empty((h, n), dtype=dtype),
-    )
+    ctx = _step_context(config, W_hh, b_hn, G, h, n, dtype, half_scaled=scale is not None)
     step = kern.forward_step
     C = trace.C
     for t in range(T):
@@ -260,9 +281,7 @@ def _run_direction(config, params, layer, suffix, X, inactive, keep_cache):
             np.copyto(H[t + 1], H[t], where=inact)
             if C is not None:
                 np.copyto(C[t + 1], C[t], where=inact)
-    out = np.ascontiguousarray(H[1:].transpose(0, 2, 1))
-    _zero_padding(out, inactive)
-    return trace, out
+    return trace
 
 
 def forward(config, params, X, lengths, *, dropout_masks=None, keep_cache=True):
@@ -279,7 +298,7 @@ def forward(config, params, X, lengths, *, dropout_masks=None, keep_cache=True):
         Real steps of each sequence, each in ``[1, n_timesteps]``.
     dropout_masks : list of ndarray or None, default=None
         For training with dropout: one mask per layer above the first, of shape
-        ``(n_timesteps, n_sequences, layer_input_size)`` with entries 0 or ``1 / (1 - p)``
+        ``(n_timesteps, layer_input_size, n_sequences)`` with entries 0 or ``1 / (1 - p)``
         (see :func:`make_dropout_masks`), multiplied into that layer's input.
     keep_cache : bool, default=True
         Keep what :func:`backward` needs.
@@ -294,7 +313,12 @@ def forward(config, params, X, lengths, *, dropout_masks=None, keep_cache=True):
     equal = inactive[-1] is None
     rev_index = None if equal else _reverse_index(lengths, T)
     layers, h_n, c_n = [], [], []
-    layer_in = X
+    # Inside the stack every array is feature-major, (T, features, n): each step's gate
+    # block is contiguous, and a layer's states are the next layer's input as they are.
+    # Layer 0's input carries an extra row of ones so the bias rides in its projection.
+    layer_in = np.empty((T, X.shape[2] + 1, n), dtype=X.dtype)
+    layer_in[:, :-1] = X.transpose(0, 2, 1)
+    layer_in[:, -1] = 1
     for k in range(len(config.hidden_sizes)):
         mask = None
         if k > 0 and dropout_masks is not None and dropout_masks[k - 1] is not None:
@@ -303,7 +327,8 @@ def forward(config, params, X, lengths, *, dropout_masks=None, keep_cache=True):
         traces, outs = [], []
         for s in config.suffixes():
             xin = layer_in if s == "" else _reverse(layer_in, rev_index)
-            trace, out = _run_direction(config, params, k, s, xin, inactive, keep_cache)
+            trace = _run_direction(config, params, k, s, xin, inactive)
+            out = trace.H[1:]
             if s == "_reverse":
                 out = _reverse(out, rev_index)
             traces.append(trace)
@@ -311,12 +336,13 @@ def forward(config, params, X, lengths, *, dropout_masks=None, keep_cache=True):
             h_n.append(np.ascontiguousarray(trace.H[T].T))
             if trace.C is not None:
                 c_n.append(np.ascontiguousarray(trace.C[T].T))
-        layers.append(_LayerCache(traces, layer_in, mask, outs))
-        layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)
+        if keep_cache:
+            layers.append(_LayerCache(traces, layer_in, mask))
+        layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=1)
     D = config.n_directions
-    final = h_n[-D:][0] if D == 1 else np.concatenate(h_n[-D:], axis=1)
+    final = h_n[-1] if D == 1 else np.concatenate(h_n[-D:], axis=1)
     cache = _Cache(layers, lengths, rev_index, inactive) if keep_cache else None
-    return ForwardResult(layer_in, final, h_n, c_n if c_n else None, cache)
+    return ForwardResult(final, h_n, c_n if c_n else None, layer_in, inactive, cache)
 
 
 def truncation_cuts(lengths, T, k):
@@ -337,35 +363,42 @@ def truncation_cuts(lengths, T, k):
     return (t > 0) & (t < L) & ((L - t) % k == 0)
 
 
-def _backward_direction(config, params, layer, suffix, trace, X, d_out, dh_final,
-                        cuts, grads):
-    """Backward through one layer and direction; accumulates into ``grads``, returns dX.
+def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_final,
+                        cuts, grads, need_dx):
+    """Backward through one layer and direction; accumulates into ``grads``.
 
-    ``d_out`` (T, n, h): gradient w.r.t. this direction's outputs, zero at padding, in the
-    direction's own time order; ``dh_final`` (n, h) or None: w.r.t. the state after the
-    last step.
+    ``Xf`` (T, d, n): the direction's input, feature-major, in its own time order;
+    ``d_out`` (T, h, n) or None: gradient w.r.t. its outputs (zero at padding);
+    ``dh_final`` (n, h) or None: w.r.t. the state after the last step.
+    Returns dX (T, d, n) if ``need_dx`` else None.
     """
     kern = config.kernel
-    T, n, _ = X.shape
+    T, _, n = Xf.shape
     W_ih = params[f"weight_ih_l{layer}{suffix}"]
     W_hh = params[f"weight_hh_l{layer}{suffix}"]
     h = W_hh.shape[1]
     G = kern.n_gates
-    dtype = X.dtype
-    ctx = StepContext(
-        W_hh=W_hh, b_hn=None, act=config.activation, rec_act=config.recurrent_activation,
-        scratch=np.empty((G * h, n), dtype=dtype), scratch2=np.empty((h, n), dtype=dtype),
-    )
+    dtype = Xf.dtype
+    ctx = _step_context(config, W_hh, None, G, h, n, dtype)
     dA = np.empty((T, G * h, n), dtype=dtype)
     dR = np.empty((T, G * h, n), dtype=dtype) if kern.name == "gru" else dA
-    dOut = np.ascontiguousarray(d_out.transpose(0, 2, 1)) if d_out is not None else None
     dh = np.zeros((h, n), dtype=dtype) if dh_final is None else np.array(dh_final.T, dtype)
     dc = np.zeros((h, n), dtype=dtype) if kern.has_cell_state else None
+    # Weight gradients are accumulated step by step (sum_t dA_t @ x_t^T): measured faster
+    # here than transposing the stacked buffers for one large product (see docs/perf).
+    # With layer 0's row of ones, the last column of dW_ih accumulates the bias gradient.
+    with_ones = Xf.shape[1] == W_ih.shape[1] + 1
+    dW_ih = np.zeros((W_ih.shape[0], Xf.shape[1]), dtype=dtype)
+    dW_hh = np.zeros_like(W_hh)
+    tmp_ih = np.empty_like(dW_ih)
+    tmp_hh = np.empty_like(W_hh)
+    split_hh = kern.name == "gru_reset_before"
     step = kern.backward_step
     inactive = trace.inactive
+    H = trace.H
     for t in range(T - 1, -1, -1):
-        if dOut is not None:
-            dh += dOut[t]
+        if d_out is not None:
+            dh += d_out[t]
         inact = inactive[t]
         if inact is not None:
             # Ended sequences: the step was the identity; pass the gradient straight back.
@@ -375,6 +408,15 @@ def _backward_direction(config, params, layer, suffix, trace, X, d_out, dh_final
                 dc_pass = np.where(inact, dc, 0)
                 dc[:, inact] = 0
         dh_prev, dc_prev = step(trace, t, ctx, dh, dc, dA, dR)
+        np.matmul(dA[t], Xf[t].T, out=tmp_ih)
+        dW_ih += tmp_ih
+        if t > 0:  # H[0] (and r * H[0]) is zero: step 0 adds nothing to dW_hh
+            if split_hh:
+                np.matmul(dR[t][: 2 * h], H[t].T, out=tmp_hh[: 2 * h])
+                np.matmul(dR[t][2 * h:], trace.aux[t].T, out=tmp_hh[2 * h:])
+            else:
+                np.matmul(dR[t], H[t].T, out=tmp_hh)
+            dW_hh += tmp_hh
         if inact is not None:
             dh_prev += dh_pass
             if dc is not None:
@@ -386,27 +428,22 @@ def _backward_direction(config, params, layer, suffix, trace, X, d_out, dh_final
         dh = dh_prev
         if dc is not None:
             dc = dc_prev
-    # Weight gradients: one product each over all steps.
-    dA_tn = np.ascontiguousarray(dA.transpose(0, 2, 1)).reshape(T * n, G * h)
-    grads[f"weight_ih_l{layer}{suffix}"] = dA_tn.T @ X.reshape(T * n, -1)
-    grads[f"bias_ih_l{layer}{suffix}"] = dA_tn.sum(axis=0)
-    H_prev = trace.H[:-1]
-    if kern.name == "gru_reset_before":
-        H_tn = np.ascontiguousarray(H_prev.transpose(0, 2, 1)).reshape(T * n, h)
-        RH_tn = np.ascontiguousarray(trace.aux.transpose(0, 2, 1)).reshape(T * n, h)
-        dW_hh = np.empty_like(W_hh)
-        dW_hh[: 2 * h] = dA_tn[:, : 2 * h].T @ H_tn
-        dW_hh[2 * h:] = dA_tn[:, 2 * h:].T @ RH_tn
-        db_hh = grads[f"bias_ih_l{layer}{suffix}"].copy()
+    if with_ones:
+        db_ih = dW_ih[:, -1].copy()
+        dW_ih = np.ascontiguousarray(dW_ih[:, :-1])
     else:
-        dR_tn = dA_tn if dR is dA else (
-            np.ascontiguousarray(dR.transpose(0, 2, 1)).reshape(T * n, G * h))
-        H_tn = np.ascontiguousarray(H_prev.transpose(0, 2, 1)).reshape(T * n, h)
-        dW_hh = dR_tn.T @ H_tn
-        db_hh = dR_tn.sum(axis=0)
+        db_ih = dA.sum(axis=2).sum(axis=0)
+    grads[f"weight_ih_l{layer}{suffix}"] = dW_ih
     grads[f"weight_hh_l{layer}{suffix}"] = dW_hh
-    grads[f"bias_hh_l{layer}{suffix}"] = db_hh
-    return (dA_tn @ W_ih).reshape(T, n, -1)
+    grads[f"bias_ih_l{layer}{suffix}"] = db_ih
+    grads[f"bias_hh_l{layer}{suffix}"] = (
+        db_ih.copy() if dR is dA or split_hh else dR.sum(axis=2).sum(axis=0))
+    if need_dx:
+        dX = np.matmul(W_ih.T, dA)
+        if with_ones:  # keep the layout of Xf: a (zero) gradient row for the ones
+            dX = np.concatenate([dX, np.zeros((T, 1, n), dtype=dtype)], axis=1)
+        return dX
+    return None
 
 
 def backward(config, params, cache, d_outputs=None, d_final=None, bptt_truncate=None,
@@ -440,41 +477,46 @@ def backward(config, params, cache, d_outputs=None, d_final=None, bptt_truncate=
     rev = cache.reverse_index
     cuts = None if bptt_truncate is None else truncation_cuts(lengths, T, bptt_truncate)
     grads = {}
-    d_layer_out = d_outputs
-    if d_layer_out is not None:
-        d_layer_out = d_layer_out.copy()
-        _zero_padding(d_layer_out, cache.inactive)
+    d_layer_out = None  # feature-major (T, F, n), zero at padding
+    if d_outputs is not None:
+        d = d_outputs.copy()
+        _zero_padding(d, cache.inactive)
+        d_layer_out = np.ascontiguousarray(d.transpose(0, 2, 1))
     n_layers = len(config.hidden_sizes)
     dX = None
     for k in range(n_layers - 1, -1, -1):
         lc = cache.layers[k]
         h = config.hidden_sizes[k]
+        need_dx = k > 0 or need_input_grad
         dX = None
         for j, s in enumerate(config.suffixes()):
             d_out = None
             if d_layer_out is not None:
-                d_out = d_layer_out[:, :, j * h: (j + 1) * h]
-                if s == "_reverse":
-                    d_out = _reverse(d_out, rev)
+                d_out = d_layer_out[:, j * h: (j + 1) * h]
+                d_out = _reverse(d_out, rev) if s == "_reverse" else d_out
             dh_final = None
             if k == n_layers - 1 and d_final is not None:
                 dh_final = d_final[:, j * h: (j + 1) * h]
             xin = lc.X if s == "" else _reverse(lc.X, rev)
             dxin = _backward_direction(config, params, k, s, lc.traces[j], xin, d_out,
-                                       dh_final, cuts, grads)
-            if s == "_reverse":
-                dxin = _reverse(dxin, rev)
-            dX = dxin if dX is None else dX + dxin
+                                       dh_final, cuts, grads, need_dx)
+            if need_dx:
+                if s == "_reverse":
+                    dxin = _reverse(dxin, rev)
+                dX = dxin if dX is None else dX + dxin
+        if not need_dx:
+            break
         if lc.dropout_mask is not None:
             dX *= lc.dropout_mask
-        d_layer_out = dX
         if k > 0:
-            _zero_padding(d_layer_out, cache.inactive)
-        elif not need_input_grad:
-            break
+            # Padded steps of a layer's output are carried states, not outputs: no gradient.
+            for t, inact in enumerate(cache.inactive):
+                if inact is not None:
+                    dX[t][:, inact] = 0
+        d_layer_out = dX
     grads = {name: grads[name] for name in config.param_shapes()}
-    if need_input_grad:
-        return grads, dX
+    if need_input_grad:  # drop the row of ones
+        return grads, np.ascontiguousarray(dX[:, :-1].transpose(0, 2, 1))
     return grads
 
 
@@ -506,7 +548,7 @@ def make_dropout_masks(config, rng, T, n, rate, dtype=np.float64):
 
     Returns
     -------
-    masks : list of ndarray of shape (n_timesteps, n_sequences, layer_input_size) or None
+    masks : list of ndarray of shape (n_timesteps, layer_input_size, n_sequences) or None
         Entries are 0 with probability ``rate`` and ``1 / (1 - rate)`` otherwise. None when
         ``rate`` is 0 or there is one layer.
     """
@@ -515,7 +557,7 @@ def make_dropout_masks(config, rng, T, n, rate, dtype=np.float64):
     keep = 1.0 - rate
     scale = np.asarray(1.0 / keep, dtype=dtype)
     return [
-        (rng.random((T, n, config.layer_input_size(k))) < keep).astype(dtype) * scale
+        (rng.random((T, config.layer_input_size(k), n)) < keep).astype(dtype) * scale
         for k in range(1, len(config.hidden_sizes))
     ]
 

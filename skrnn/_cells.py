@@ -52,7 +52,7 @@ import numpy as np
 
 from ._activations import DERIVATIVE, FORWARD
 
-__all__ = ["CELLS", "Trace", "n_gates"]
+__all__ = ["CELLS", "StepContext", "Trace", "n_gates", "sigmoid_gate_scale"]
 
 
 @dataclass
@@ -92,6 +92,34 @@ class StepContext:
     rec_act: str  # gate activation of LSTM and GRU
     scratch: np.ndarray  # (n_gates * hidden, n_sequences)
     scratch2: np.ndarray  # (hidden, n_sequences)
+    # True when the sigmoid gates' rows of the weights were pre-scaled by 1/2 (exact in
+    # floating point), so that sigmoid(x) = (tanh(x / 2) + 1) / 2 costs one shared tanh.
+    half_scaled: bool = False
+
+
+def sigmoid_gate_scale(cell, hidden, recurrent_activation):
+    """Row scale (1/2 on sigmoid gates, 1 elsewhere) for the one-tanh sigmoid, or None.
+
+    Returns
+    -------
+    scale : ndarray of shape (n_gates * hidden,) or None
+        None when the gates are not logistic (hard sigmoid) or the cell has no gates.
+    """
+    if recurrent_activation != "sigmoid" or cell == "rnn":
+        return None
+    if cell == "lstm":  # i, f, g, o: g is tanh
+        scale = np.full(4 * hidden, 0.5)
+        scale[2 * hidden: 3 * hidden] = 1.0
+        return scale
+    scale = np.full(3 * hidden, 0.5)  # GRU r, z, n: n is tanh
+    scale[2 * hidden:] = 1.0
+    return scale
+
+
+def _finish_half_sigmoid(z):
+    """Turn tanh(x / 2) into sigmoid(x) in place."""
+    z *= 0.5
+    z += 0.5
 
 
 # ---------------------------------------------------------------------------------- rnn
@@ -115,10 +143,15 @@ def lstm_forward(tr, t, ctx):
     z = tr.A[t]
     np.matmul(ctx.W_hh, tr.H[t], out=ctx.scratch)
     z += ctx.scratch
-    rec = FORWARD[ctx.rec_act]
-    rec(z[: 2 * h])  # i, f
-    np.tanh(z[2 * h: 3 * h], out=z[2 * h: 3 * h])  # g
-    rec(z[3 * h:])  # o
+    if ctx.half_scaled:  # one tanh for all four gates
+        np.tanh(z, out=z)
+        _finish_half_sigmoid(z[: 2 * h])  # i, f
+        _finish_half_sigmoid(z[3 * h:])  # o
+    else:
+        rec = FORWARD[ctx.rec_act]
+        rec(z[: 2 * h])  # i, f
+        np.tanh(z[2 * h: 3 * h], out=z[2 * h: 3 * h])  # g
+        rec(z[3 * h:])  # o
     i, f, g, o = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
     c = tr.C[t + 1]
     np.multiply(f, tr.C[t], out=c)
@@ -162,6 +195,14 @@ def lstm_backward(tr, t, ctx, dh, dc, dA, dR):
 
 
 # ---------------------------------------------------------------------------------- gru
+def _gate_activation(z, ctx):
+    if ctx.half_scaled:
+        np.tanh(z, out=z)
+        _finish_half_sigmoid(z)
+    else:
+        FORWARD[ctx.rec_act](z)
+
+
 def gru_after_forward(tr, t, ctx):
     h = tr.H.shape[1]
     z = tr.A[t]
@@ -169,7 +210,7 @@ def gru_after_forward(tr, t, ctx):
     rec = ctx.scratch
     np.matmul(ctx.W_hh, hp, out=rec)
     z[: 2 * h] += rec[: 2 * h]
-    FORWARD[ctx.rec_act](z[: 2 * h])
+    _gate_activation(z[: 2 * h], ctx)
     r, u, n = z[:h], z[h: 2 * h], z[2 * h:]
     hn = tr.aux[t]
     np.add(rec[2 * h:], ctx.b_hn, out=hn)
@@ -228,7 +269,7 @@ def gru_before_forward(tr, t, ctx):
     rec = ctx.scratch[: 2 * h]
     np.matmul(ctx.W_hh[: 2 * h], hp, out=rec)
     z[: 2 * h] += rec
-    FORWARD[ctx.rec_act](z[: 2 * h])
+    _gate_activation(z[: 2 * h], ctx)
     r, u, n = z[:h], z[h: 2 * h], z[2 * h:]
     rh = tr.aux[t]
     np.multiply(r, hp, out=rh)
