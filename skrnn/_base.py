@@ -41,8 +41,9 @@ __all__ = ["BaseRecurrentNetwork", "has_stochastic_solver", "training_parameters
 _TRAINING_PARAMETERS_DOC = """\
     hidden_layer_sizes : int or tuple of int, default=(32,)
         Width of each stacked recurrent layer (per direction).
-    cell : {{"rnn", "lstm", "gru"}}, default="{default_cell}"
-        The recurrent cell: Elman RNN, LSTM (gates ``i, f, g, o``) or GRU (gates ``r, z, n``).
+    cell : {{"rnn", "lstm", "gru", "clockwork"}}, default="{default_cell}"
+        The recurrent cell: Elman RNN, LSTM (gates ``i, f, g, o``), GRU (gates ``r, z, n``)
+        or Clockwork RNN (modules updating at their own clock periods).
     activation : {{"tanh", "relu"}}, default="tanh"
         State activation of the ``"rnn"`` cell.
     recurrent_activation : {{"sigmoid", "hard_sigmoid"}}, default="sigmoid"
@@ -97,7 +98,11 @@ _TRAINING_PARAMETERS_DOC = """\
         Clip the gradient's global L2 norm to this value (against exploding gradients).
     bptt_truncate : int or None, default=None
         Truncated BPTT: gradients flow back at most this many steps (windows counted back
-        from each sequence's last real step). None: full BPTT."""
+        from each sequence's last real step). None: full BPTT.
+    clock_periods : tuple of int or None, default=None
+        ``cell="clockwork"`` only: the clock periods of its modules, fastest first, each
+        dividing the next; every layer width must be divisible by their number. None means
+        ``(1, 2, 4, 8)``, the exponential series of Koutník et al. (2014)."""
 
 
 def training_parameters_doc(default_cell, early_stopping_score, stratified=True):
@@ -128,7 +133,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "cell": [StrOptions({"rnn", "lstm", "gru"})],
+        "cell": [StrOptions({"rnn", "lstm", "gru", "clockwork"})],
         "activation": [StrOptions({"tanh", "relu"})],
         "recurrent_activation": [StrOptions({"sigmoid", "hard_sigmoid"})],
         "reset_after": ["boolean"],
@@ -155,6 +160,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
         "bptt_truncate": [None, Interval(Integral, 1, None, closed="left")],
+        "clock_periods": [None, "array-like"],
     }
 
     #: Whether the head reads every real step (True) or the final state (False).
@@ -193,6 +199,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         dropout,
         clip_norm,
         bptt_truncate,
+        clock_periods,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cell = cell
@@ -222,6 +229,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         self.dropout = dropout
         self.clip_norm = clip_norm
         self.bptt_truncate = bptt_truncate
+        self.clock_periods = clock_periods
 
     # ------------------------------------------------------------------ subclass hooks
     @abstractmethod
@@ -262,6 +270,8 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             activation=self.activation,
             recurrent_activation=self.recurrent_activation,
             reset_after=bool(self.reset_after),
+            clock_periods=(None if self.clock_periods is None
+                           else tuple(int(p) for p in self.clock_periods)),
         )
 
     def _streams(self):
@@ -393,6 +403,8 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
                 "random); use solver='adam' or 'sgd', or dropout=0."
             )
         self._hidden_sizes()  # validates
+        if self.cell == "clockwork":
+            _ = self._make_config(1).periods  # validates clock_periods against the widths
         dtype = None if first_call else self.weights_["output.bias"].dtype
         batch = check_sequences(X, estimator=self, reset=first_call,
                                 dtype=(np.float64, np.float32) if dtype is None else dtype)

@@ -24,7 +24,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._cells import CELLS, StepContext, Trace, sigmoid_gate_scale
+from ._cells import (
+    CELLS,
+    StepContext,
+    Trace,
+    check_clock_periods,
+    clockwork_active_rows,
+    clockwork_structure,
+    sigmoid_gate_scale,
+)
 
 __all__ = [
     "RecurrentConfig",
@@ -44,7 +52,7 @@ class RecurrentConfig:
 
     Parameters
     ----------
-    cell : {"rnn", "lstm", "gru"}
+    cell : {"rnn", "lstm", "gru", "clockwork"}
         The recurrent cell.
     input_size : int
         Features per time step of the input.
@@ -60,6 +68,9 @@ class RecurrentConfig:
     reset_after : bool, default=True
         GRU only: apply the reset gate after the recurrent product (PyTorch) or before it
         (Cho et al. 2014).
+    clock_periods : tuple of int or None, default=None
+        Clockwork only: the modules' clock periods (each dividing the next); None means
+        ``(1, 2, 4, 8)``, the exponential series of Koutník et al.
     """
 
     cell: str
@@ -69,6 +80,23 @@ class RecurrentConfig:
     activation: str = "tanh"
     recurrent_activation: str = "sigmoid"
     reset_after: bool = True
+    clock_periods: tuple = None
+
+    @property
+    def periods(self):
+        """Clockwork periods (validated, sorted) or None for other cells."""
+        if self.cell != "clockwork":
+            return None
+        periods = (1, 2, 4, 8) if self.clock_periods is None else self.clock_periods
+        for h in self.hidden_sizes:
+            periods = check_clock_periods(h, periods)
+        return periods
+
+    def recurrent_mask(self, layer):
+        """Boolean (hidden, hidden) mask of allowed recurrent weights, or None (dense)."""
+        if self.cell != "clockwork":
+            return None
+        return clockwork_structure(self.hidden_sizes[layer], self.periods)
 
     @property
     def n_directions(self):
@@ -136,6 +164,8 @@ def init_params(config, rng, dtype=np.float64):
                 q, r = np.linalg.qr(rng.standard_normal((h, h)))
                 blocks.append(q * np.sign(np.diag(r)))
             w = np.vstack(blocks)
+            if config.cell == "clockwork":  # structural zeros: slower -> faster only
+                w *= clockwork_structure(h, config.periods)
         else:
             w = np.zeros(shape)
             if config.cell == "lstm" and name.startswith("bias_ih"):
@@ -222,12 +252,19 @@ def _zero_padding(a, inactive):
             a[t, inact] = 0
 
 
-def _step_context(config, W_hh, b_hn, G, h, n, dtype, half_scaled=False):
+def _step_context(config, W_hh, b_hn, G, h, n, dtype, half_scaled=False,
+                  active_rows=None):
     return StepContext(
         W_hh=W_hh, b_hn=b_hn, act=config.activation, rec_act=config.recurrent_activation,
         scratch=np.empty((G * h, n), dtype=dtype), scratch2=np.empty((h, n), dtype=dtype),
-        half_scaled=half_scaled,
+        half_scaled=half_scaled, active_rows=active_rows,
     )
+
+
+def _active_rows(config, h, T):
+    if config.cell != "clockwork":
+        return None
+    return clockwork_active_rows(h, config.periods, T)
 
 
 def _run_direction(config, params, layer, suffix, Xf, inactive):
@@ -247,13 +284,17 @@ def _run_direction(config, params, layer, suffix, Xf, inactive):
 
     H = np.empty((T + 1, h, n), dtype=dtype)
     H[0] = 0
-    A = H[1:] if kern.name == "rnn" else np.empty((T, G * h, n), dtype=dtype)
+    # Elman-style cells write their state straight over the projection.
+    A = H[1:] if kern.name in ("rnn", "clockwork") else np.empty((T, G * h, n), dtype=dtype)
     bias = b_ih + b_hh
     b_hn = None
     if kern.name == "gru":  # reset after: b_hn sits inside r * (W_hn h + b_hn)
         bias = b_ih.copy()
         bias[: 2 * h] += b_hh[: 2 * h]
         b_hn = b_hh[2 * h:, None]
+    structure = config.recurrent_mask(layer)
+    if structure is not None:  # clockwork: the forward sees only the allowed blocks
+        W_hh = W_hh * structure
     scale = sigmoid_gate_scale(config.cell, h, config.recurrent_activation)
     if scale is not None:  # exact: scaling by 1/2 only changes the exponent
         scale = scale.astype(dtype)
@@ -269,9 +310,10 @@ def _run_direction(config, params, layer, suffix, Xf, inactive):
     if kern.has_cell_state:
         trace.C = np.empty((T + 1, h, n), dtype=dtype)
         trace.C[0] = 0
-    if kern.name != "rnn":
+    if kern.name in ("lstm", "gru", "gru_reset_before"):
         trace.aux = np.empty((T, h, n), dtype=dtype)
-    ctx = _step_context(config, W_hh, b_hn, G, h, n, dtype, half_scaled=scale is not None)
+    ctx = _step_context(config, W_hh, b_hn, G, h, n, dtype, half_scaled=scale is not None,
+                        active_rows=_active_rows(config, h, T))
     step = kern.forward_step
     C = trace.C
     for t in range(T):
@@ -379,7 +421,11 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
     h = W_hh.shape[1]
     G = kern.n_gates
     dtype = Xf.dtype
-    ctx = _step_context(config, W_hh, None, G, h, n, dtype)
+    active = _active_rows(config, h, T)
+    structure = config.recurrent_mask(layer)
+    if structure is not None:
+        W_hh = W_hh * structure
+    ctx = _step_context(config, W_hh, None, G, h, n, dtype, active_rows=active)
     dA = np.empty((T, G * h, n), dtype=dtype)
     dR = np.empty((T, G * h, n), dtype=dtype) if kern.name == "gru" else dA
     dh = np.zeros((h, n), dtype=dtype) if dh_final is None else np.array(dh_final.T, dtype)
@@ -408,15 +454,16 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
                 dc_pass = np.where(inact, dc, 0)
                 dc[:, inact] = 0
         dh_prev, dc_prev = step(trace, t, ctx, dh, dc, dA, dR)
-        np.matmul(dA[t], Xf[t].T, out=tmp_ih)
-        dW_ih += tmp_ih
+        rows = G * h if active is None else active[t]  # clockwork: the ticking rows
+        np.matmul(dA[t][:rows], Xf[t].T, out=tmp_ih[:rows])
+        dW_ih[:rows] += tmp_ih[:rows]
         if t > 0:  # H[0] (and r * H[0]) is zero: step 0 adds nothing to dW_hh
             if split_hh:
                 np.matmul(dR[t][: 2 * h], H[t].T, out=tmp_hh[: 2 * h])
                 np.matmul(dR[t][2 * h:], trace.aux[t].T, out=tmp_hh[2 * h:])
             else:
-                np.matmul(dR[t], H[t].T, out=tmp_hh)
-            dW_hh += tmp_hh
+                np.matmul(dR[t][:rows], H[t].T, out=tmp_hh[:rows])
+            dW_hh[:rows] += tmp_hh[:rows]
         if inact is not None:
             dh_prev += dh_pass
             if dc is not None:
@@ -428,6 +475,8 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
         dh = dh_prev
         if dc is not None:
             dc = dc_prev
+    if structure is not None:  # structural zeros get no gradient: they stay zero
+        dW_hh *= structure
     if with_ones:
         db_ih = dW_ih[:, -1].copy()
         dW_ih = np.ascontiguousarray(dW_ih[:, :-1])

@@ -19,6 +19,11 @@ With :math:`\sigma` the recurrent activation (sigmoid, or Keras' hard sigmoid
 
 .. math::  h_t = \phi(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})
 
+``"clockwork"`` (Koutník et al. 2014): the state is split into modules of equal size with
+clock periods :math:`T_1 < T_2 < \dots`, fastest first; at step :math:`t` module :math:`i`
+updates like an Elman RNN only if :math:`t \bmod T_i = 0` and keeps its state otherwise;
+:math:`W_{hh}` is block upper-triangular, so each module hears itself and the slower modules.
+
 ``"lstm"`` (gates ``i, f, g, o``)
 
 .. math::
@@ -95,6 +100,8 @@ class StepContext:
     # True when the sigmoid gates' rows of the weights were pre-scaled by 1/2 (exact in
     # floating point), so that sigmoid(x) = (tanh(x / 2) + 1) / 2 costs one shared tanh.
     half_scaled: bool = False
+    # Clockwork RNN: per step, the number of leading state rows that update (None: all).
+    active_rows: list = None
 
 
 def sigmoid_gate_scale(cell, hidden, recurrent_activation):
@@ -105,7 +112,7 @@ def sigmoid_gate_scale(cell, hidden, recurrent_activation):
     scale : ndarray of shape (n_gates * hidden,) or None
         None when the gates are not logistic (hard sigmoid) or the cell has no gates.
     """
-    if recurrent_activation != "sigmoid" or cell == "rnn":
+    if recurrent_activation != "sigmoid" or cell not in ("lstm", "gru"):
         return None
     if cell == "lstm":  # i, f, g, o: g is tanh
         scale = np.full(4 * hidden, 0.5)
@@ -135,6 +142,70 @@ def rnn_backward(tr, t, ctx, dh, dc, dA, dR):
     d = DERIVATIVE[ctx.act](tr.A[t], dA[t])
     d *= dh
     return ctx.W_hh.T @ d, None
+
+
+# ---------------------------------------------------------------------------- clockwork
+def check_clock_periods(hidden, periods):
+    """Validate Clockwork RNN periods for a state of ``hidden`` units; return them sorted.
+
+    The state is split into ``len(periods)`` modules of equal size, ordered from the fastest
+    (smallest period) to the slowest. Each period must divide the next, so that the modules
+    updating at any step are always a leading block of rows: the others cost nothing.
+    """
+    periods = tuple(int(p) for p in periods)
+    if len(periods) == 0 or any(p < 1 for p in periods):
+        raise ValueError(f"clock_periods must be positive integers; got {periods}.")
+    periods = tuple(sorted(periods))
+    if any(b % a for a, b in zip(periods, periods[1:])):
+        raise ValueError(
+            f"Each clock period must divide the next (e.g. 1, 2, 4, 8); got {periods}.")
+    if hidden % len(periods):
+        raise ValueError(
+            f"A clockwork layer of {hidden} units cannot be split into {len(periods)} "
+            f"modules of equal size (clock_periods={periods}); choose hidden_layer_sizes "
+            "divisible by the number of periods.")
+    return periods
+
+
+def clockwork_structure(hidden, periods):
+    """Allowed recurrent connections: from each module to itself and every faster module.
+
+    Returns
+    -------
+    mask : ndarray of bool of shape (hidden, hidden)
+        ``mask[i, j]`` is True when state unit ``j`` feeds unit ``i``: the recurrent matrix
+        is block upper-triangular, modules ordered from fastest to slowest.
+    """
+    k = hidden // len(periods)
+    module = np.arange(hidden) // k
+    return module[None, :] >= module[:, None]
+
+
+def clockwork_active_rows(hidden, periods, T):
+    """Per step ``t``, the number of leading rows whose modules update (``t % T_i == 0``)."""
+    k = hidden // len(periods)
+    return [k * sum(1 for p in periods if t % p == 0) for t in range(T)]
+
+
+def clockwork_forward(tr, t, ctx):
+    a = ctx.active_rows[t]
+    z = tr.A[t][:a]  # A[t] is H[t + 1]
+    rec = ctx.scratch[:a]
+    np.matmul(ctx.W_hh[:a], tr.H[t], out=rec)
+    z += rec
+    FORWARD[ctx.act](z)
+    tr.H[t + 1][a:] = tr.H[t][a:]  # modules off the clock keep their state
+
+
+def clockwork_backward(tr, t, ctx, dh, dc, dA, dR):
+    a = ctx.active_rows[t]
+    d = dA[t]
+    d[a:] = 0
+    da = DERIVATIVE[ctx.act](tr.A[t][:a], d[:a])
+    da *= dh[:a]
+    dh_prev = ctx.W_hh[:a].T @ da
+    dh_prev[a:] += dh[a:]  # the identity of the modules that did not tick
+    return dh_prev, None
 
 
 # --------------------------------------------------------------------------------- lstm
@@ -318,6 +389,7 @@ CELLS = {
     "gru": Cell("gru", 3, False, gru_after_forward, gru_after_backward),
     "gru_reset_before": Cell("gru_reset_before", 3, False, gru_before_forward,
                              gru_before_backward),
+    "clockwork": Cell("clockwork", 1, False, clockwork_forward, clockwork_backward),
 }
 
 

@@ -122,6 +122,7 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         dropout=0.0,
         clip_norm=None,
         bptt_truncate=None,
+        clock_periods=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
@@ -133,7 +134,7 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
             beta_2=beta_2, epsilon=epsilon, max_fun=max_fun, dropout=dropout,
-            clip_norm=clip_norm, bptt_truncate=bptt_truncate,
+            clip_norm=clip_norm, bptt_truncate=bptt_truncate, clock_periods=clock_periods,
         )
 
     def _step_labels(self, y, batch):

@@ -239,3 +239,41 @@ def test_clip_grad_norm_scales_to_max_norm():
     small = {"a": np.array([0.1])}
     clip_grad_norm(small, 1.0)
     assert small["a"][0] == 0.1
+
+
+# ---------------------------------------------------------------------- clockwork
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_clockwork_gradients_match_finite_differences(rng, bidirectional, activation):
+    options = dict(cell="clockwork", clock_periods=(1, 2, 4), activation=activation)
+    cfg, params, X, lengths, G_out, G_fin = _random_problem(
+        rng, options, hidden=(6, 3), bidirectional=bidirectional, lengths=(7, 3, 5, 1))
+    res = forward(cfg, params, X, lengths)
+    grads = backward(cfg, params, res.cache, d_outputs=G_out, d_final=G_fin)
+    numeric = _numeric_grads(lambda: _objective(cfg, params, X, lengths, G_out, G_fin),
+                             params)
+    assert _max_rel_error(grads, numeric) < 1e-6
+    for k in range(2):  # no gradient on the structural zeros
+        mask = cfg.recurrent_mask(k)
+        for s in cfg.suffixes():
+            assert np.all(grads[f"weight_hh_l{k}{s}"][~mask] == 0)
+
+
+def test_clockwork_modules_keep_their_state_off_the_clock(rng):
+    cfg = RecurrentConfig("clockwork", 2, (4,), clock_periods=(1, 2))
+    params = init_params(cfg, rng)
+    X = rng.standard_normal((6, 3, 2))
+    H = forward(cfg, params, X, np.full(3, 6)).outputs  # (T, n, h)
+    slow = slice(2, 4)  # module with period 2 ticks at t = 0, 2, 4
+    for t in (1, 3, 5):
+        np.testing.assert_array_equal(H[t][:, slow], H[t - 1][:, slow])
+    assert not np.allclose(H[2][:, slow], H[1][:, slow])
+    # Slow modules never hear fast ones: the block below the diagonal is zero.
+    assert np.all(params["weight_hh_l0"][2:, :2] == 0)
+
+
+def test_clockwork_periods_are_validated():
+    with pytest.raises(ValueError, match="divide the next"):
+        _ = RecurrentConfig("clockwork", 2, (6,), clock_periods=(2, 3)).periods
+    with pytest.raises(ValueError, match="modules of equal size"):
+        _ = RecurrentConfig("clockwork", 2, (6,), clock_periods=(1, 2, 4, 8)).periods
