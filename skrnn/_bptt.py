@@ -426,18 +426,21 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
     if structure is not None:
         W_hh = W_hh * structure
     ctx = _step_context(config, W_hh, None, G, h, n, dtype, active_rows=active)
-    dA = np.empty((T, G * h, n), dtype=dtype)
-    dR = np.empty((T, G * h, n), dtype=dtype) if kern.name == "gru" else dA
+    # One step's gate gradients; everything that needs them is accumulated in the loop,
+    # so backward keeps no per-step buffer besides the input gradient dX.
+    dz = np.empty((G * h, n), dtype=dtype)
+    drec = np.empty((G * h, n), dtype=dtype) if kern.name == "gru" else dz
     dh = np.zeros((h, n), dtype=dtype) if dh_final is None else np.array(dh_final.T, dtype)
     dc = np.zeros((h, n), dtype=dtype) if kern.has_cell_state else None
-    # Weight gradients are accumulated step by step (sum_t dA_t @ x_t^T): measured faster
-    # here than transposing the stacked buffers for one large product (see docs/perf).
     # With layer 0's row of ones, the last column of dW_ih accumulates the bias gradient.
     with_ones = Xf.shape[1] == W_ih.shape[1] + 1
     dW_ih = np.zeros((W_ih.shape[0], Xf.shape[1]), dtype=dtype)
     dW_hh = np.zeros_like(W_hh)
+    db_ih = np.zeros(G * h, dtype=dtype)
+    db_hh = np.zeros(G * h, dtype=dtype) if drec is not dz else db_ih
     tmp_ih = np.empty_like(dW_ih)
     tmp_hh = np.empty_like(W_hh)
+    dX = np.empty((T, W_ih.shape[1], n), dtype=dtype) if need_dx else None
     split_hh = kern.name == "gru_reset_before"
     step = kern.backward_step
     inactive = trace.inactive
@@ -453,17 +456,25 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
             if dc is not None:
                 dc_pass = np.where(inact, dc, 0)
                 dc[:, inact] = 0
-        dh_prev, dc_prev = step(trace, t, ctx, dh, dc, dA, dR)
+        dh_prev, dc_prev = step(trace, t, ctx, dh, dc, dz, drec)
+        # Weight gradients, step by step (sum_t dz_t x_t^T): measured faster here than
+        # stacking all steps and transposing them for one large product.
         rows = G * h if active is None else active[t]  # clockwork: the ticking rows
-        np.matmul(dA[t][:rows], Xf[t].T, out=tmp_ih[:rows])
+        np.matmul(dz[:rows], Xf[t].T, out=tmp_ih[:rows])
         dW_ih[:rows] += tmp_ih[:rows]
+        if not with_ones:
+            db_ih[:rows] += dz[:rows].sum(axis=1)
+        if drec is not dz:
+            db_hh += drec.sum(axis=1)
         if t > 0:  # H[0] (and r * H[0]) is zero: step 0 adds nothing to dW_hh
             if split_hh:
-                np.matmul(dR[t][: 2 * h], H[t].T, out=tmp_hh[: 2 * h])
-                np.matmul(dR[t][2 * h:], trace.aux[t].T, out=tmp_hh[2 * h:])
+                np.matmul(dz[: 2 * h], H[t].T, out=tmp_hh[: 2 * h])
+                np.matmul(dz[2 * h:], trace.aux[t].T, out=tmp_hh[2 * h:])
             else:
-                np.matmul(dR[t][:rows], H[t].T, out=tmp_hh[:rows])
+                np.matmul(drec[:rows], H[t].T, out=tmp_hh[:rows])
             dW_hh[:rows] += tmp_hh[:rows]
+        if need_dx:
+            np.matmul(W_ih.T, dz, out=dX[t])
         if inact is not None:
             dh_prev += dh_pass
             if dc is not None:
@@ -480,19 +491,15 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
     if with_ones:
         db_ih = dW_ih[:, -1].copy()
         dW_ih = np.ascontiguousarray(dW_ih[:, :-1])
-    else:
-        db_ih = dA.sum(axis=2).sum(axis=0)
+        if drec is dz:
+            db_hh = db_ih
     grads[f"weight_ih_l{layer}{suffix}"] = dW_ih
     grads[f"weight_hh_l{layer}{suffix}"] = dW_hh
     grads[f"bias_ih_l{layer}{suffix}"] = db_ih
-    grads[f"bias_hh_l{layer}{suffix}"] = (
-        db_ih.copy() if dR is dA or split_hh else dR.sum(axis=2).sum(axis=0))
-    if need_dx:
-        dX = np.matmul(W_ih.T, dA)
-        if with_ones:  # keep the layout of Xf: a (zero) gradient row for the ones
-            dX = np.concatenate([dX, np.zeros((T, 1, n), dtype=dtype)], axis=1)
-        return dX
-    return None
+    grads[f"bias_hh_l{layer}{suffix}"] = db_hh.copy()
+    if need_dx and with_ones:  # keep the layout of Xf: a (zero) gradient row for the ones
+        dX = np.concatenate([dX, np.zeros((T, 1, n), dtype=dtype)], axis=1)
+    return dX
 
 
 def backward(config, params, cache, d_outputs=None, d_final=None, bptt_truncate=None,

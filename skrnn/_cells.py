@@ -6,8 +6,8 @@ A cell holds no state. For one layer and direction the core (:mod:`skrnn._bptt`)
 reads step ``t`` of the trace (the input projection ``A[t]``, the previous state ``H[t]``) and
 writes the new state ``H[t + 1]``; its ``backward_step`` takes the gradient with respect to
 the state after step ``t`` and returns the gradient with respect to the state before it,
-writing the gate gradients of step ``t`` for the weight gradients that the core forms after
-the loop.
+writing the gradient of step ``t``'s gate pre-activations into ``dz`` (and, where it differs,
+of its recurrent product into ``drec``), from which the core accumulates weight gradients.
 
 Parameters follow PyTorch's layout exactly: ``weight_ih`` of shape
 ``(n_gates * hidden, input)``, ``weight_hh`` of shape ``(n_gates * hidden, hidden)``, biases
@@ -137,9 +137,9 @@ def rnn_forward(tr, t, ctx):
     FORWARD[ctx.act](z)
 
 
-def rnn_backward(tr, t, ctx, dh, dc, dA, dR):
+def rnn_backward(tr, t, ctx, dh, dc, dz, drec):
     # dh: gradient w.r.t. the new state at the real columns (zero elsewhere).
-    d = DERIVATIVE[ctx.act](tr.A[t], dA[t])
+    d = DERIVATIVE[ctx.act](tr.A[t], dz)
     d *= dh
     return ctx.W_hh.T @ d, None
 
@@ -197,9 +197,9 @@ def clockwork_forward(tr, t, ctx):
     tr.H[t + 1][a:] = tr.H[t][a:]  # modules off the clock keep their state
 
 
-def clockwork_backward(tr, t, ctx, dh, dc, dA, dR):
+def clockwork_backward(tr, t, ctx, dh, dc, dz, drec):
     a = ctx.active_rows[t]
-    d = dA[t]
+    d = dz
     d[a:] = 0
     da = DERIVATIVE[ctx.act](tr.A[t][:a], d[:a])
     da *= dh[:a]
@@ -233,12 +233,11 @@ def lstm_forward(tr, t, ctx):
     np.multiply(o, tc, out=tr.H[t + 1])
 
 
-def lstm_backward(tr, t, ctx, dh, dc, dA, dR):
+def lstm_backward(tr, t, ctx, dh, dc, dz, drec):
     h = tr.H.shape[1]
     z = tr.A[t]
     i, f, g, o = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
     tc = tr.aux[t]
-    dz = dA[t]
     di, df, dg, do = dz[:h], dz[h: 2 * h], dz[2 * h: 3 * h], dz[3 * h:]
     dact = DERIVATIVE[ctx.rec_act]
     # do = dh * tanh(c) * sigma'(o)
@@ -315,17 +314,15 @@ def _gru_common_backward(tr, t, ctx, dh, dz):
     return du, dn
 
 
-def gru_after_backward(tr, t, ctx, dh, dc, dA, dR):
+def gru_after_backward(tr, t, ctx, dh, dc, dz, drec):
     h = tr.H.shape[1]
     z = tr.A[t]
     r, u = z[:h], z[h: 2 * h]
-    dz = dA[t]
     du, dn = _gru_common_backward(tr, t, ctx, dh, dz)
     dr = dz[:h]
     DERIVATIVE[ctx.rec_act](r, dr)
     dr *= tr.aux[t]
     dr *= dn
-    drec = dR[t]
     drec[: 2 * h] = dz[: 2 * h]
     np.multiply(dn, r, out=drec[2 * h:])
     dh_prev = ctx.W_hh.T @ drec
@@ -353,12 +350,11 @@ def gru_before_forward(tr, t, ctx):
     hnew += n
 
 
-def gru_before_backward(tr, t, ctx, dh, dc, dA, dR):
+def gru_before_backward(tr, t, ctx, dh, dc, dz, drec):
     h = tr.H.shape[1]
     z = tr.A[t]
     r, u = z[:h], z[h: 2 * h]
     hp = tr.H[t]
-    dz = dA[t]
     du, dn = _gru_common_backward(tr, t, ctx, dh, dz)
     drh = ctx.W_hh[2 * h:].T @ dn
     dr = dz[:h]
