@@ -655,6 +655,12 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
                 out[: sub.n_timesteps, idx] = res.outputs @ W_out.T + b_out
             else:
                 out[idx] = res.final_states @ W_out.T + b_out
+        if not np.all(np.isfinite(out)):
+            raise ValueError(
+                "The network's outputs are not finite for this input: its values are too "
+                "large for the model (e.g. with activation='relu'). Scale the input, for "
+                "example with skrnn.preprocessing.SequenceScaler."
+            )
         if self._per_step:
             mask = batch.mask
             return out[mask], mask

@@ -1,0 +1,420 @@
+"""Reliability: every bad input gets a clear error, properties hold on random inputs,
+numerics stay finite, faults leave a usable estimator, and the package stays offline.
+
+The bad-input matrix runs over every estimator and every public method that takes data.
+"""
+
+import pathlib
+import pickle
+import re
+import tracemalloc
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+import skrnn
+from skrnn import GRUTagger, LSTMRegressor, RNNClassifier
+from skrnn._activations import inplace_hard_sigmoid, inplace_sigmoid
+from skrnn._bptt import RecurrentConfig, backward, forward, init_params
+from skrnn._losses import log_loss, log_softmax, softmax
+from skrnn._sequences import SequenceBatch, check_sequences
+
+# (factory, target kind): "label" per sequence, "value" per sequence, "step_label",
+# "step_value" per time step.
+ESTIMATORS = {
+    "RNNClassifier": (lambda: RNNClassifier(hidden_layer_sizes=(4,), max_iter=3,
+                                            random_state=0), "label"),
+    "LSTMRegressor": (lambda: LSTMRegressor(hidden_layer_sizes=(4,), max_iter=3,
+                                            random_state=0), "value"),
+    "GRUTagger": (lambda: GRUTagger(hidden_layer_sizes=(4,), max_iter=3, random_state=0),
+                  "step_label"),
+}
+try:  # the echo state network, when present
+    from skrnn import EchoStateRegressor
+
+    ESTIMATORS["EchoStateRegressor"] = (
+        lambda: EchoStateRegressor(n_reservoir=20, random_state=0), "step_value")
+except ImportError:  # pragma: no cover - only before the ESN exists
+    pass
+
+N_FEATURES = 2
+
+
+def _targets(kind, X):
+    """Valid targets of the given kind for a list of sequences."""
+    if kind == "label":
+        return np.array(["pos" if x[0, 0] > 0 else "neg" for x in X])
+    if kind == "value":
+        return np.array([x[0, 0] for x in X])
+    if kind == "step_label":
+        return [np.where(x[:, 0] > 0, "pos", "neg") for x in X]
+    return [x[:, 0] * 0.5 for x in X]
+
+
+def _sequences(rng, n=12, lo=2, hi=7):
+    X = [rng.standard_normal((int(L), N_FEATURES)) for L in rng.integers(lo, hi, n)]
+    X[0][0, 0], X[1][0, 0] = 1.0, -1.0  # both classes present
+    for x in X[2:4]:
+        x[:, 0] = [1.0, -1.0] * (len(x) // 2) + [1.0] * (len(x) % 2)
+    return X
+
+
+def _fit(est, X, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X, y, **kw)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    X = _sequences(rng)
+    out = {}
+    for name, (make, kind) in ESTIMATORS.items():
+        out[name] = (_fit(make(), X, _targets(kind, X)), kind, X)
+    return out
+
+
+# ------------------------------------------------------------------ the bad-input matrix
+def _three_d(rng):
+    return rng.standard_normal((3, 4, N_FEATURES))
+
+
+def _nan_inside(rng):
+    X = _three_d(rng)
+    X[1, 2, 0] = np.nan
+    return X
+
+
+def _nan_padding_not_trailing(rng):
+    X = _three_d(rng)
+    X[1, 0, :] = np.nan  # a whole step of NaN, but real steps follow
+    return X
+
+
+def _inf_inside(rng):
+    X = _three_d(rng)
+    X[2, 3, 1] = np.inf
+    return X
+
+
+BAD_X = [
+    # (id, builder, error, message pattern)
+    ("nan-inside", _nan_inside, ValueError, "NaN in sequence 1 at step 2"),
+    ("nan-not-trailing", _nan_padding_not_trailing, ValueError, "NaN in sequence 1 at step 0"),
+    ("inf-inside", _inf_inside, ValueError, "infinity in sequence 2 at step 3"),
+    ("empty-3d", lambda rng: np.zeros((0, 4, N_FEATURES)), ValueError, "minimum of 1"),
+    ("empty-list", lambda rng: [], ValueError, "Expected 2D array|0 sample"),
+    ("zero-length", lambda rng: [np.ones((2, N_FEATURES)), np.zeros((0, N_FEATURES)),
+                                 np.ones((3, N_FEATURES))], ValueError,
+     "Sequence 1 of X has length 0"),
+    ("all-nan-sequence", lambda rng: np.concatenate(
+        [_three_d(rng)[:2], np.full((1, 4, N_FEATURES), np.nan)]), ValueError,
+     "Sequence 2 of X has length 0"),
+    ("1d", lambda rng: np.ones(5), ValueError, "Expected 2D array"),
+    ("4d", lambda rng: np.ones((2, 3, 4, N_FEATURES)), ValueError, "X has 4 dimensions"),
+    ("ragged-1d", lambda rng: [np.ones(3), np.ones(4), np.ones(5)], ValueError,
+     "add a feature axis"),
+    ("mixed-features", lambda rng: [np.ones((3, N_FEATURES)), np.ones((3, 3)),
+                                    np.ones((2, N_FEATURES))], ValueError,
+     "Sequence 1 of X has 3 features but sequence 0 has 2"),
+    ("strings", lambda rng: np.full((3, 4, N_FEATURES), "a", dtype=object), TypeError,
+     "must contain numbers"),
+    ("complex", lambda rng: _three_d(rng) * 1j, ValueError, "Complex data not supported"),
+    ("sparse", lambda rng: sp.csr_matrix(np.ones((3, N_FEATURES))), TypeError,
+     "dense data is required"),
+    ("not-array", lambda rng: object(), (TypeError, ValueError), "array"),
+]
+
+
+def _data_methods(est):
+    return [m for m in ("predict", "predict_proba", "predict_log_proba", "transform")
+            if hasattr(est, m)]
+
+
+CASES = [(name, case) for name in ESTIMATORS for case in BAD_X]
+
+
+@pytest.mark.parametrize("name, case", CASES, ids=[f"{n}-{c[0]}" for n, c in CASES])
+def test_bad_x_gets_a_clear_error_in_every_method(fitted, name, case):
+    _, builder, error, pattern = case
+    est, kind, X_ok = fitted[name]
+    bad = builder(np.random.default_rng(0))
+    n_bad = 3
+    y = _targets(kind, _sequences(np.random.default_rng(1), n=n_bad))
+    with pytest.raises(error, match=pattern):
+        ESTIMATORS[name][0]().fit(bad, y)
+    if hasattr(est, "partial_fit"):
+        with pytest.raises(error, match=pattern):
+            kw = {"classes": est.classes_} if hasattr(est, "classes_") else {}
+            ESTIMATORS[name][0]().partial_fit(bad, y, **kw)
+    for method in _data_methods(est):
+        with pytest.raises(error, match=pattern):
+            getattr(est, method)(bad)
+    with pytest.raises(error, match=pattern):
+        est.score(bad, y)
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_unseen_feature_count_and_not_fitted(fitted, name):
+    est, kind, X = fitted[name]
+    wrong = np.ones((2, 3, N_FEATURES + 3))
+    for method in _data_methods(est):
+        with pytest.raises(ValueError, match=f"X has 5 features, but {name} is expecting 2"):
+            getattr(est, method)(wrong)
+        with pytest.raises(NotFittedError):
+            getattr(ESTIMATORS[name][0](), method)(X)
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_bad_targets_get_a_clear_error(fitted, name):
+    make, kind = ESTIMATORS[name]
+    X = _sequences(np.random.default_rng(2))
+    y = _targets(kind, X)
+    with pytest.raises(ValueError, match="12 sequences but y has 11|sequences"):
+        make().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        make().fit(X, None)
+    if kind in ("step_label", "step_value"):
+        y_bad = list(y)
+        y_bad[5] = y_bad[5][:-1]
+        with pytest.raises(ValueError, match="Target sequence 5 has"):
+            make().fit(X, y_bad)
+    if kind in ("value", "step_value"):
+        y_nan = [np.array(v, dtype=float, copy=True) for v in y] if kind == "step_value" \
+            else y.astype(float).copy()
+        y_nan[3] = np.nan if kind == "value" else np.full(len(y_nan[3]), np.nan)
+        with pytest.raises(ValueError, match="NaN"):
+            make().fit(X, y_nan)
+    if kind in ("label", "step_label"):
+        one = ["a"] * len(X) if kind == "label" else [np.full(len(x), "a") for x in X]
+        with pytest.raises(ValueError, match="only one class"):
+            make().fit(X, one)
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_parameters_out_of_range_are_rejected(name):
+    make, kind = ESTIMATORS[name]
+    X = _sequences(np.random.default_rng(3))
+    y = _targets(kind, X)
+    est = make()
+    bad_values = {"hidden_layer_sizes": 0, "learning_rate_init": -1.0, "max_iter": 0,
+                  "alpha": -1.0, "n_reservoir": 0, "spectral_radius": -1.0,
+                  "leak_rate": 2.0, "dropout": 1.5}
+    tried = 0
+    for param, value in bad_values.items():
+        if param in est.get_params():
+            tried += 1
+            with pytest.raises(ValueError, match=param):
+                make().set_params(**{param: value}).fit(X, y)
+    assert tried >= 3
+
+
+# ------------------------------------------------------------------ properties
+@st.composite
+def ragged_batches(draw):
+    lengths = draw(st.lists(st.integers(1, 7), min_size=1, max_size=7))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((L, N_FEATURES)) for L in lengths], seed
+
+
+def _same(a, b):
+    if isinstance(a, list):
+        assert len(a) == len(b)
+        for u, v in zip(a, b):
+            _same(u, v)
+        return
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind in "fc":
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    else:
+        np.testing.assert_array_equal(a, b)
+
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+@SETTINGS
+@given(data=ragged_batches())
+def test_padded_equals_ragged(fitted, name, data):
+    est, kind, _ = fitted[name]
+    X, _ = data
+    padded = np.full((len(X), max(len(x) for x in X), N_FEATURES), np.nan)
+    for i, x in enumerate(X):
+        padded[i, : len(x)] = x
+    ragged_pred, padded_pred = est.predict(X), est.predict(padded)
+    if kind in ("step_label", "step_value"):
+        for i, p in enumerate(ragged_pred):
+            _same(list(padded_pred[i, : len(p)]), list(p))
+    else:
+        _same(padded_pred, ragged_pred)
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+@SETTINGS
+@given(data=ragged_batches(), order_seed=st.integers(0, 1000))
+def test_predictions_do_not_depend_on_batch_order_or_size(fitted, name, data, order_seed):
+    est, _, _ = fitted[name]
+    X, _ = data
+    full = est.predict(X)
+    order = np.random.default_rng(order_seed).permutation(len(X))
+    shuffled = est.predict([X[i] for i in order])
+    for j, i in enumerate(order):
+        _same(shuffled[j], full[i])
+        _same(est.predict([X[i]])[0], full[i])
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_pickle_round_trip_and_identical_refits(fitted, name):
+    est, kind, X = fitted[name]
+    restored = pickle.loads(pickle.dumps(est))
+    _same(restored.predict(X), est.predict(X))
+    again = _fit(ESTIMATORS[name][0](), X, _targets(kind, X))
+    _same(again.predict(X), est.predict(X))
+
+
+_elements = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5),
+                      st.text(max_size=2), st.none(), st.booleans())
+
+
+@st.composite
+def messy_inputs(draw):
+    kind = draw(st.sampled_from(["nested", "array", "ragged", "scalar"]))
+    if kind == "scalar":
+        return draw(_elements)
+    if kind == "ragged":
+        return [np.asarray(draw(st.lists(st.lists(_elements, min_size=0, max_size=3),
+                                         min_size=0, max_size=4)), dtype=object)
+                for _ in range(draw(st.integers(0, 3)))]
+    shape = draw(st.lists(st.integers(0, 3), min_size=1, max_size=4))
+    size = int(np.prod(shape))
+    flat = draw(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=size,
+                         max_size=size))
+    arr = np.asarray(flat, dtype=float).reshape(shape)
+    return arr.tolist() if kind == "nested" else arr
+
+
+@settings(max_examples=200, deadline=None)
+@given(X=messy_inputs())
+def test_input_contract_raises_only_documented_errors(X):
+    try:
+        batch = check_sequences(X)
+    except (ValueError, TypeError) as exc:
+        assert str(exc)  # a message, never an empty error
+        return
+    assert isinstance(batch, SequenceBatch)
+    assert np.all(np.isfinite(batch.X)) and np.all(batch.lengths >= 1)
+    assert batch.X.shape[0] == batch.lengths.max()
+
+
+# ------------------------------------------------------------------ numerical stability
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_softmax_and_log_softmax_are_stable(dtype):
+    z = np.array([-1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4], dtype=dtype)
+    s = inplace_sigmoid(z.copy())
+    assert np.all(np.isfinite(s)) and np.all((s >= 0) & (s <= 1))
+    assert s[0] == 0 and s[-1] == 1 and s[3] == 0.5
+    hs = inplace_hard_sigmoid(z.copy())
+    np.testing.assert_allclose(hs, [0, 0, 0.3, 0.5, 0.7, 1, 1], rtol=1e-6)
+    Z = np.array([[1e4, -1e4, 0.0], [-3e38 if dtype == np.float32 else -1e300, 0, 1]],
+                 dtype=dtype)
+    assert np.all(np.isfinite(log_softmax(Z))) and np.all(np.isfinite(softmax(Z)))
+    np.testing.assert_allclose(softmax(Z).sum(axis=1), 1, rtol=1e-6)
+    loss, dZ = log_loss(Z, np.array([1, 0]), np.ones(2, dtype=dtype))
+    assert np.isfinite(loss) and np.all(np.isfinite(dZ))
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+@pytest.mark.parametrize("scale", [1e6, 1e200])
+def test_saturating_inputs_give_finite_outputs_or_a_clear_error(fitted, name, scale):
+    est, _, X = fitted[name]
+    big = [x * scale for x in X]
+    try:
+        pred = est.predict(big)
+    except ValueError as exc:
+        assert re.search("not finite|too large|overflow", str(exc))
+        return
+    values = np.concatenate([np.ravel(p) for p in pred]) if isinstance(pred, list) else pred
+    if values.dtype.kind == "f":
+        assert np.all(np.isfinite(values))
+
+
+def test_overflowing_relu_network_raises_instead_of_returning_nan():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 6, 2))
+    est = _fit(LSTMRegressor(cell="rnn", activation="relu", hidden_layer_sizes=(16,),
+                             max_iter=2, random_state=0), X, X[:, 0, 0])
+    est.weights_["weight_hh_l0"][:] = np.abs(est.weights_["weight_hh_l0"]) * 50
+    est.weights_["weight_ih_l0"][:] = np.abs(est.weights_["weight_ih_l0"])
+    with pytest.raises(ValueError, match="not finite"):
+        est.predict(np.abs(X) * 1e300)
+
+
+def test_long_sequences_train_and_memory_grows_linearly():
+    rng = np.random.default_rng(0)
+    X = [rng.standard_normal((10_000, 1)), rng.standard_normal((9_000, 1))]
+    est = _fit(RNNClassifier(cell="gru", hidden_layer_sizes=(4,), max_iter=1,
+                             random_state=0), X, [0, 1])
+    assert est.n_iter_ == 1 and np.all(np.isfinite(est.predict_proba(X)))
+
+    cfg = RecurrentConfig("lstm", 3, (16,))
+    params = init_params(cfg, rng)
+
+    def peak(T):
+        Xb = rng.standard_normal((T, 8, 3))
+        tracemalloc.start()
+        res = forward(cfg, params, Xb, np.full(8, T))
+        backward(cfg, params, res.cache, d_final=np.ones((8, 16)))
+        size = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return size
+
+    ratio = peak(4000) / peak(2000)
+    assert 1.8 < ratio < 2.2
+
+
+# ------------------------------------------------------------------ faults
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_concurrent_predict_from_threads_is_identical(fitted, name):
+    est, _, X = fitted[name]
+    expected = est.predict(X)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: est.predict(X), range(8)))
+    for r in results:
+        _same(r, expected)
+
+
+def test_non_finite_loss_keeps_previous_weights_usable():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 5, 2))
+    est = LSTMRegressor(cell="rnn", activation="relu", solver="sgd", momentum=0.0,
+                        learning_rate_init=1e7, max_iter=50, random_state=0)
+    with pytest.raises(ValueError, match="non-finite"):
+        est.fit(X, X[:, 0, 0] * 1e8)
+    assert np.all(np.isfinite(est.predict(X[:, :1])))
+
+
+def test_seed_is_printed_and_replayable(pytestconfig):
+    from conftest import SEED, pytest_report_header
+
+    assert f"SKRNN_TEST_SEED={SEED}" in pytest_report_header(pytestconfig)
+
+
+# ------------------------------------------------------------------ security
+def test_package_has_no_eval_exec_network_or_temp_files():
+    forbidden = re.compile(r"\b(eval|exec)\(|import (socket|urllib|requests|http)|"
+                           r"from (socket|urllib|requests|http)|tempfile|mkstemp")
+    root = pathlib.Path(skrnn.__file__).parent
+    offenders = [f"{p.name}:{i + 1}" for p in root.rglob("*.py")
+                 for i, line in enumerate(p.read_text().splitlines())
+                 if forbidden.search(line)]
+    assert offenders == []
