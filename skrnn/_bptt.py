@@ -267,7 +267,19 @@ def _active_rows(config, h, T):
     return clockwork_active_rows(h, config.periods, T)
 
 
-def _run_direction(config, params, layer, suffix, Xf, inactive):
+class _Ring:
+    """Two alternating step slots standing in for a (T + 1, ...) buffer at inference."""
+
+    __slots__ = ("slots",)
+
+    def __init__(self, shape, dtype):
+        self.slots = np.zeros((2,) + shape, dtype=dtype)
+
+    def __getitem__(self, t):
+        return self.slots[t & 1]
+
+
+def _run_direction(config, params, layer, suffix, Xf, inactive, keep_states=True):
     """Run one layer in one direction over feature-major ``Xf`` (T, d, n); return its Trace.
 
     ``trace.H[1:]`` (T, h, n) is the layer's output (states carried over padding).
@@ -308,10 +320,13 @@ def _run_direction(config, params, layer, suffix, Xf, inactive):
         A += bias[:, None]
     trace = Trace(A=A, H=H, inactive=inactive)
     if kern.has_cell_state:
-        trace.C = np.empty((T + 1, h, n), dtype=dtype)
-        trace.C[0] = 0
+        if keep_states:
+            trace.C = np.empty((T + 1, h, n), dtype=dtype)
+            trace.C[0] = 0
+        else:
+            trace.C = _Ring((h, n), dtype)
     if kern.name in ("lstm", "gru", "gru_reset_before"):
-        trace.aux = np.empty((T, h, n), dtype=dtype)
+        trace.aux = np.empty((T, h, n), dtype=dtype) if keep_states else _Ring((h, n), dtype)
     ctx = _step_context(config, W_hh, b_hn, G, h, n, dtype, half_scaled=scale is not None,
                         active_rows=_active_rows(config, h, T))
     step = kern.forward_step
@@ -369,7 +384,7 @@ def forward(config, params, X, lengths, *, dropout_masks=None, keep_cache=True):
         traces, outs = [], []
         for s in config.suffixes():
             xin = layer_in if s == "" else _reverse(layer_in, rev_index)
-            trace = _run_direction(config, params, k, s, xin, inactive)
+            trace = _run_direction(config, params, k, s, xin, inactive, keep_cache)
             out = trace.H[1:]
             if s == "_reverse":
                 out = _reverse(out, rev_index)
@@ -377,7 +392,7 @@ def forward(config, params, X, lengths, *, dropout_masks=None, keep_cache=True):
             outs.append(out)
             h_n.append(np.ascontiguousarray(trace.H[T].T))
             if trace.C is not None:
-                c_n.append(np.ascontiguousarray(trace.C[T].T))
+                c_n.append(np.array(trace.C[T].T))
         if keep_cache:
             layers.append(_LayerCache(traces, layer_in, mask))
         layer_in = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=1)
