@@ -427,11 +427,13 @@ def restore_structure(values, batch, fill_value=np.nan):
     if batch.kind == "ragged":
         return [values[: L, i].copy() for i, L in enumerate(batch.lengths)]
     T_in = batch.n_timesteps_in
+    shape = (batch.n_sequences, T_in) + values.shape[2:]
+    if batch.equal_lengths and values.shape[0] == T_in:  # no padding: nothing to fill
+        return np.ascontiguousarray(np.swapaxes(values, 0, 1))
     out_dtype = values.dtype
-    if not batch.equal_lengths or values.shape[0] < T_in:
-        if isinstance(fill_value, float) and np.isnan(fill_value) and values.dtype.kind != "f":
-            out_dtype = object if values.dtype.kind in "OUS" else np.float64
-    out = np.full((batch.n_sequences, T_in) + values.shape[2:], fill_value, dtype=out_dtype)
+    if isinstance(fill_value, float) and np.isnan(fill_value) and values.dtype.kind != "f":
+        out_dtype = object if values.dtype.kind in "OUS" else np.float64
+    out = np.full(shape, fill_value, dtype=out_dtype)
     mask = batch.mask.T
     out[:, : values.shape[0]][mask] = np.swapaxes(values, 0, 1)[mask]
     return out
