@@ -1,16 +1,19 @@
 """skrnn: scikit-learn compatible recurrent neural networks in NumPy and SciPy."""
 
-from . import metrics, preprocessing
+from . import datasets, metrics, preprocessing
 from ._classifier import RNNClassifier
+from ._esn import EchoStateRegressor
 from ._regressor import LSTMRegressor
 from ._tagger import GRUTagger
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "EchoStateRegressor",
     "GRUTagger",
     "LSTMRegressor",
     "RNNClassifier",
+    "datasets",
     "metrics",
     "preprocessing",
     "__version__",

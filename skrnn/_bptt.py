@@ -23,6 +23,7 @@ Outputs at padded steps are zero.
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._cells import (
     CELLS,
@@ -633,17 +634,56 @@ def make_dropout_masks(config, rng, T, n, rate, dtype=np.float64):
     ]
 
 
-def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, spectral_scale=1.0,
-                  activation="tanh", h0=None, noise=None):
+def _recurrent_adder(W, R, n):
+    """Return ``add(h, z)`` doing ``z += W @ h`` in place for a (R, n) state ``h``.
+
+    A CSR reservoir uses SciPy's compiled kernel that accumulates into ``z`` directly (no
+    temporary per step); a dense one a matmul into a scratch buffer.
+    """
+    if sp.issparse(W):
+        W = W.tocsr()
+        indptr, indices, data = W.indptr, W.indices, W.data
+        try:
+            from scipy.sparse import _sparsetools
+
+            if n == 1:
+                def add(h, z):
+                    _sparsetools.csr_matvec(R, R, indptr, indices, data, h.ravel(), z.ravel())
+            else:
+                def add(h, z):
+                    _sparsetools.csr_matvecs(R, R, n, indptr, indices, data, h.ravel(),
+                                             z.ravel())
+            probe_h = np.ones((R, n), dtype=data.dtype)
+            probe_z = np.zeros((R, n), dtype=data.dtype)
+            add(probe_h, probe_z)
+            if np.allclose(probe_z, W @ probe_h):
+                return add
+        except (ImportError, AttributeError, TypeError, ValueError):  # pragma: no cover
+            pass
+
+        def add(h, z):  # pragma: no cover - fallback if SciPy's kernel moves
+            z += W @ h
+
+        return add
+    scratch = np.empty((R, n), dtype=W.dtype)
+
+    def add(h, z):
+        np.matmul(W, h, out=scratch)
+        z += scratch
+
+    return add
+
+
+def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh", h0=None,
+                  noise=None):
     r"""Forward-only leaky reservoir run, the echo state network's state update.
 
-    .. math::  x_t = (1 - a) x_{t-1} + a \, f(s W x_{t-1} + W_{in} u_t + b)
+    .. math::  x_t = (1 - a) x_{t-1} + a \, f(W x_{t-1} + W_{in} u_t + b + \epsilon_t)
 
-    with ``a = leak_rate`` and ``s = spectral_scale`` (the reservoir is stored normalised to
-    spectral radius 1 and scaled here, so a new spectral radius needs no new eigenvalues).
-    It shares the core's structure: one product for the input projection of every step,
-    one recurrent product per step (``W`` may be a SciPy sparse matrix), and masking that
-    keeps an ended sequence's state.
+    with ``a = leak_rate``. It shares the core's structure: one product for the input
+    projection of every step, one recurrent product per step (``W`` may be a SciPy sparse
+    matrix, already scaled to the wanted spectral radius), and masking that keeps an ended
+    sequence's state.
 
     Parameters
     ----------
@@ -654,7 +694,6 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, spectral_scale=1.
     W : ndarray or sparse matrix of shape (n_reservoir, n_reservoir)
     bias : ndarray of shape (n_reservoir,)
     leak_rate : float, default=1.0
-    spectral_scale : float, default=1.0
     activation : {"tanh", "relu", "identity"}, default="tanh"
     h0 : ndarray of shape (n_sequences, n_reservoir) or None
         Initial state; zeros if None.
@@ -678,25 +717,23 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, spectral_scale=1.
     P += bias
     if noise is not None:
         P += noise.reshape(T * n, R)
-    A = np.ascontiguousarray(P.reshape(T, n, R).transpose(0, 2, 1), dtype=dtype)  # (T, R, n)
     H = np.empty((T + 1, R, n), dtype=dtype)
+    H[1:] = P.reshape(T, n, R).transpose(0, 2, 1)  # the projection, overwritten step by step
     H[0] = 0 if h0 is None else h0.T
+    add_recurrent = _recurrent_adder(W, R, n)
     f = FORWARD[activation]
-    a = leak_rate
+    a = float(leak_rate)
+    leaky = a != 1.0
     for t in range(T):
-        z = A[t]
-        rec = W @ H[t]
-        if spectral_scale != 1.0:
-            rec *= spectral_scale
-        z += rec
+        z = H[t + 1]
+        add_recurrent(H[t], z)
         f(z)
-        if a != 1.0:  # x = x_prev + a * (f(.) - x_prev)
+        if leaky:  # x = x_prev + a * (f(.) - x_prev)
             z -= H[t]
             z *= a
             z += H[t]
-        H[t + 1] = z
         if inactive[t] is not None:
-            np.copyto(H[t + 1], H[t], where=inactive[t])
+            np.copyto(z, H[t], where=inactive[t])
     states = np.ascontiguousarray(H[1:].transpose(0, 2, 1))
     _zero_padding(states, inactive)
     return states, np.ascontiguousarray(H[T].T)

@@ -2,9 +2,9 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skrnn import GRUTagger, LSTMRegressor, RNNClassifier
+from skrnn import EchoStateRegressor, GRUTagger, LSTMRegressor, RNNClassifier
 
-ESTIMATORS = [RNNClassifier(), LSTMRegressor(), GRUTagger()]
+ESTIMATORS = [RNNClassifier(), LSTMRegressor(), GRUTagger(), EchoStateRegressor()]
 
 
 @parametrize_with_checks(ESTIMATORS)
