@@ -8,9 +8,9 @@ import time
 import warnings
 
 import numpy as np
+from scipy.linalg import LinAlgWarning
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from scipy.linalg import LinAlgWarning
 from sklearn.model_selection import train_test_split
 
 
