@@ -39,3 +39,21 @@ def test_mackey_glass_is_the_chaotic_attractor():
     assert not np.array_equal(make_mackey_glass(100, random_state=0), x[:100])
     with pytest.raises(ValueError, match="multiple of dt"):
         make_mackey_glass(10, sample_step=0.25, dt=0.1)
+
+
+@pytest.mark.parametrize("make", [make_mackey_glass, make_narma])
+def test_bad_lengths_are_clear_errors(make):
+    with pytest.raises(ValueError, match="n_timesteps must be a positive integer"):
+        make(0)
+    with pytest.raises(ValueError, match="n_timesteps must be a positive integer"):
+        make(2.5)
+
+
+def test_random_state_controls_every_generator():
+    np.testing.assert_array_equal(make_narma(50, random_state=3)[0],
+                                  make_narma(50, random_state=3)[0])
+    assert not np.array_equal(make_narma(50, random_state=3)[0],
+                              make_narma(50, random_state=4)[0])
+    a = make_adding_problem(10, 8, random_state=np.random.RandomState(0))
+    b = make_adding_problem(10, 8, random_state=0)
+    np.testing.assert_array_equal(a[0], b[0])
