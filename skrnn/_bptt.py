@@ -634,12 +634,16 @@ def make_dropout_masks(config, rng, T, n, rate, dtype=np.float64):
     ]
 
 
-def _recurrent_adder(W, R, n):
+def recurrent_adder(W, n):
     """Return ``add(h, z)`` doing ``z += W @ h`` in place for a (R, n) state ``h``.
+
+    Build it once and pass it to :func:`run_reservoir` instead of ``W`` when the reservoir
+    is run one step at a time (free runs, generation).
 
     A CSR reservoir uses SciPy's compiled kernel that accumulates into ``z`` directly (no
     temporary per step); a dense one a matmul into a scratch buffer.
     """
+    R = W.shape[0]
     if sp.issparse(W):
         W = W.tocsr()
         indptr, indices, data = W.indptr, W.indices, W.data
@@ -691,7 +695,8 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh"
         Zero-padded, time-major input (with any feedback columns already appended).
     lengths : ndarray of shape (n_sequences,)
     W_in : ndarray of shape (n_reservoir, n_inputs)
-    W : ndarray or sparse matrix of shape (n_reservoir, n_reservoir)
+    W : ndarray or sparse matrix of shape (n_reservoir, n_reservoir), or callable
+        The (scaled) reservoir, or an adder from :func:`recurrent_adder` built for it.
     bias : ndarray of shape (n_reservoir,)
     leak_rate : float, default=1.0
     activation : {"tanh", "relu", "identity"}, default="tanh"
@@ -720,7 +725,7 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh"
     H = np.empty((T + 1, R, n), dtype=dtype)
     H[1:] = P.reshape(T, n, R).transpose(0, 2, 1)  # the projection, overwritten step by step
     H[0] = 0 if h0 is None else h0.T
-    add_recurrent = _recurrent_adder(W, R, n)
+    add_recurrent = W if callable(W) else recurrent_adder(W, n)
     f = FORWARD[activation]
     a = float(leak_rate)
     leaky = a != 1.0

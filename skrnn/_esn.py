@@ -11,7 +11,7 @@ from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._bptt import run_reservoir
+from ._bptt import recurrent_adder, run_reservoir
 from ._reservoir import input_weights, normalised_reservoir, warn_if_no_echo_state
 from ._sequences import (
     check_lengths_argument,
@@ -277,7 +277,8 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
         previous step's readout.
         """
         T, n = U.shape[:2]
-        W, W_in = self._scaled_reservoir(), self._input_matrix()
+        W = recurrent_adder(self._scaled_reservoir(), n)  # built once for all steps
+        W_in = self._input_matrix()
         h = np.zeros((n, self.n_reservoir)) if h0 is None else h0
         y_prev = np.zeros((n, self.n_outputs_)) if y0 is None else y0
         states = np.zeros((T, n, self.n_reservoir))
@@ -619,7 +620,8 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
         U = batch.X.astype(np.float64, copy=False)
         # With feedback, the previous target of step t is the input of step t.
         _, h = self._run(U, batch.lengths, Y_prev=U if self.feedback else None)
-        W, W_in = self._scaled_reservoir(), self._input_matrix()
+        W = recurrent_adder(self._scaled_reservoir(), n)  # built once for all steps
+        W_in = self._input_matrix()
         ones = np.ones(n, dtype=np.intp)
         u = U[batch.lengths - 1, np.arange(n)]
         out = np.empty((n, n_steps, batch.n_features))
