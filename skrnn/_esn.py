@@ -96,16 +96,15 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
     spectral_radius_unit_ : float
         Spectral radius of the recurrent matrix as drawn, before normalisation; ``W_`` is
         the drawn matrix divided by it.
-    W_in_ : ndarray of shape (n_reservoir, n_features_in_)
+    W_in_ : ndarray of shape (n_reservoir, n_features)
         Input weights.
-    W_back_ : ndarray of shape (n_reservoir, n_outputs_) or None
+    W_back_ : ndarray of shape (n_reservoir, n_outputs) or None
         Feedback weights (``feedback=True`` only).
     bias_ : ndarray of shape (n_reservoir,)
         Reservoir biases.
-    coef_ : ndarray of shape (n_outputs_, n_features_in_ + n_reservoir) or \
-            (n_outputs_, n_reservoir)
+    coef_ : ndarray of shape (n_outputs, n_features + n_reservoir) or (n_outputs, n_reservoir)
         Readout weights on ``[u_t, x_t]`` (on ``x_t`` alone without ``include_input``).
-    intercept_ : ndarray of shape (n_outputs_,)
+    intercept_ : ndarray of shape (n_outputs,)
         Readout intercept.
     n_outputs_ : int
         Outputs per time step.
@@ -118,7 +117,7 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
         ``predict(..., initial_state="last")``.
     n_features_in_ : int
         Features per time step.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` was a DataFrame.
 
     See Also

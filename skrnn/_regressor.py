@@ -45,7 +45,7 @@ class LSTMRegressor(RegressorMixin, BaseRecurrentNetwork):
         Number of recurrent layers.
     n_features_in_ : int
         Features per time step seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Feature names, when ``X`` was a DataFrame.
 
     See Also

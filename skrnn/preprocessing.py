@@ -64,7 +64,7 @@ class SequenceScaler(
         :meth:`partial_fit`).
     n_features_in_ : int
         Number of features per time step (the last axis of ``X``).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of the features, when ``X`` is a pandas DataFrame (2-D input).
 
     See Also
