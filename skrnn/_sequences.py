@@ -75,10 +75,18 @@ class SequenceBatch:
         return np.arange(self.X.shape[0])[:, None] < self.lengths[None, :]
 
     def take(self, indices):
-        """Return the sub-batch of the given sequences, trimmed to its longest sequence."""
+        """Return the sub-batch of the given sequences, trimmed to its longest sequence.
+
+        A run of consecutive indices (minibatches without shuffling) gives a view, not a
+        copy; callers only read the sub-batch.
+        """
         indices = np.asarray(indices)
         lengths = self.lengths[indices]
         T = int(lengths.max())
+        first = int(indices[0])
+        if indices.ndim == 1 and np.array_equal(indices, np.arange(first, first + len(indices))):
+            return SequenceBatch(self.X[:T, first:first + len(indices)], lengths, self.kind,
+                                 self.n_timesteps_in)
         return SequenceBatch(self.X[:T, indices], lengths, self.kind, self.n_timesteps_in)
 
 
