@@ -146,6 +146,17 @@ def test_take_trims_to_longest(rng):
     assert sub.X.shape == (3, 2, 1) and sub.lengths.tolist() == [2, 3]
 
 
+@pytest.mark.parametrize("indices", [[1, 2], [0, 1, 2], [2, 0], [0, 2], [1]])
+def test_take_equals_fancy_indexing_and_views_consecutive_runs(rng, indices):
+    b = check_sequences([rng.standard_normal((L, 2)) for L in (5, 2, 3)])
+    sub = b.take(indices)
+    T = b.lengths[indices].max()
+    np.testing.assert_array_equal(sub.X, b.X[:T, indices])
+    np.testing.assert_array_equal(sub.lengths, b.lengths[indices])
+    consecutive = np.array_equal(np.diff(indices), np.ones(len(indices) - 1))
+    assert np.shares_memory(sub.X, b.X) == consecutive
+
+
 # ------------------------------------------------------------------------ step targets
 def test_step_targets_for_each_form(rng):
     seqs = [rng.standard_normal((L, 2)) for L in (3, 1, 2)]
