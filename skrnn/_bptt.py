@@ -300,9 +300,9 @@ def _run_direction(config, params, layer, suffix, Xf, inactive, keep_states=True
 
     # The LSTM multiplies [W_hh, W_ih, b] by [h_{t-1}; x_t; 1] once per step (Trace.S):
     # no projection buffer for all steps before the loop, no extra pass to add the two
-    # products, and at inference one gate buffer that stays in cache (measured 5-15%
-    # faster than the separate products here). The GRU's recurrent product is needed on
-    # its own (the reset gate multiplies it), so it keeps the separate products.
+    # products, and at inference one gate buffer that stays in cache (faster here; see
+    # docs/training.rst). The GRU's recurrent product is needed on its own (the reset gate
+    # multiplies it), so it keeps the separate products.
     fused = kern.name == "lstm"
     with_ones = Xf.shape[1] == W_ih.shape[1] + 1  # layer 0's input carries a row of ones
     S = None
