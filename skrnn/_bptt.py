@@ -35,6 +35,7 @@ from ._cells import (
     check_clock_periods,
     clockwork_active_rows,
     clockwork_structure,
+    lstm_internal_rows,
     sigmoid_gate_scale,
 )
 
@@ -330,6 +331,9 @@ def _run_direction(config, params, layer, suffix, Xf, inactive, keep_states=True
     structure = config.recurrent_mask(layer)
     if structure is not None:  # clockwork: the forward sees only the allowed blocks
         W_hh = W_hh * structure
+    if fused:  # the LSTM's gate rows in the core's order i, f, o, g
+        rows = lstm_internal_rows(h)
+        W_ih, W_hh, bias = W_ih[rows], W_hh[rows], bias[rows]
     scale = sigmoid_gate_scale(config.cell, h, config.recurrent_activation)
     if scale is not None:  # exact: negation only flips the sign bit
         scale = scale.astype(dtype)
@@ -469,6 +473,9 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
     structure = config.recurrent_mask(layer)
     if structure is not None:
         W_hh = W_hh * structure
+    lstm_rows = lstm_internal_rows(h) if kern.name == "lstm" else None
+    if lstm_rows is not None:  # gate gradients come in the forward's row order
+        W_ih, W_hh = W_ih[lstm_rows], W_hh[lstm_rows]
     ctx = _step_context(config, W_hh, None, G, h, n, dtype, active_rows=active)
     # One step's gate gradients; everything that needs them is accumulated in the loop,
     # so backward keeps no per-step buffer besides the input gradient dX.
@@ -532,6 +539,10 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
             dc = dc_prev
     if structure is not None:  # structural zeros get no gradient: they stay zero
         dW_hh *= structure
+    if lstm_rows is not None:  # back to PyTorch's gate order
+        dW_ih[lstm_rows], dW_hh[lstm_rows] = dW_ih.copy(), dW_hh.copy()
+        if not with_ones:
+            db_ih[lstm_rows] = db_ih.copy()
     if with_ones:
         db_ih = dW_ih[:, -1].copy()
         dW_ih = np.ascontiguousarray(dW_ih[:, :-1])

@@ -128,13 +128,29 @@ def sigmoid_gate_scale(cell, hidden, recurrent_activation):
     """
     if recurrent_activation != "sigmoid" or cell not in ("lstm", "gru"):
         return None
-    if cell == "lstm":  # i, f, g, o: g is tanh
+    if cell == "lstm":  # internal order i, f, o, g (see lstm_internal_rows): g is tanh
         scale = np.full(4 * hidden, -1.0)
-        scale[2 * hidden: 3 * hidden] = 1.0
+        scale[3 * hidden:] = 1.0
         return scale
     scale = np.full(3 * hidden, -1.0)  # GRU r, z, n: n is tanh
     scale[2 * hidden:] = 1.0
     return scale
+
+
+def lstm_internal_rows(hidden):
+    """Row order of the LSTM's gates inside the core: ``W[lstm_internal_rows(h)]``.
+
+    The parameters keep PyTorch's gate order i, f, g, o; the core permutes the rows to
+    i, f, o, g on the way in (and the gradients back on the way out), so that the three
+    sigmoid gates are one contiguous block: one call instead of two for each elementwise
+    operation on them, forward and backward.
+
+    Returns
+    -------
+    rows : ndarray of shape (4 * hidden,)
+    """
+    h = hidden
+    return np.r_[0: 2 * h, 3 * h: 4 * h, 2 * h: 3 * h]
 
 
 def _sigmoid_of_negated(z):
@@ -232,16 +248,13 @@ def lstm_forward(tr, t, ctx):
     else:
         np.matmul(ctx.W_hh, tr.H[t], out=ctx.scratch)
         z += ctx.scratch
+    # Gate rows in the core's order i, f, o, g (lstm_internal_rows).
     if ctx.negated_sigmoid:
-        _sigmoid_of_negated(z[: 2 * h])  # i, f
-        np.tanh(z[2 * h: 3 * h], out=z[2 * h: 3 * h])  # g
-        _sigmoid_of_negated(z[3 * h:])  # o
+        _sigmoid_of_negated(z[: 3 * h])
     else:
-        rec = FORWARD[ctx.rec_act]
-        rec(z[: 2 * h])  # i, f
-        np.tanh(z[2 * h: 3 * h], out=z[2 * h: 3 * h])  # g
-        rec(z[3 * h:])  # o
-    i, f, g, o = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
+        FORWARD[ctx.rec_act](z[: 3 * h])
+    np.tanh(z[3 * h:], out=z[3 * h:])
+    i, f, o, g = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
     c = tr.C[t + 1]
     np.multiply(f, tr.C[t], out=c)
     np.multiply(i, g, out=ctx.scratch2)
@@ -253,13 +266,12 @@ def lstm_forward(tr, t, ctx):
 
 def lstm_backward(tr, t, ctx, dh, dc, dz, drec):
     h = tr.H.shape[1]
-    z = tr.A[t]
-    i, f, g, o = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
+    z = tr.A[t]  # gate rows in the core's order i, f, o, g
+    i, f, o, g = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
     tc = tr.aux[t]
-    di, df, dg, do = dz[:h], dz[h: 2 * h], dz[2 * h: 3 * h], dz[3 * h:]
-    dact = DERIVATIVE[ctx.rec_act]
+    di, df, do, dg = dz[:h], dz[h: 2 * h], dz[2 * h: 3 * h], dz[3 * h:]
+    DERIVATIVE[ctx.rec_act](z[: 3 * h], dz[: 3 * h])  # sigma' of i, f, o at once
     # do = dh * tanh(c) * sigma'(o)
-    dact(o, do)
     do *= tc
     do *= dh
     # dc_total = dc + dh * o * (1 - tanh(c)^2)
@@ -268,14 +280,12 @@ def lstm_backward(tr, t, ctx, dh, dc, dz, drec):
     dct *= o
     dct *= dh
     dct += dc
-    dact(i, di)
     di *= g
     di *= dct
     np.multiply(g, g, out=dg)
     np.subtract(1, dg, out=dg)
     dg *= i
     dg *= dct
-    dact(f, df)
     df *= tr.C[t]
     df *= dct
     dct *= f  # now the gradient w.r.t. c_{t-1}
