@@ -491,6 +491,10 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
     db_hh = np.zeros(G * h, dtype=dtype) if drec is not dz else db_ih
     tmp_ih = np.empty_like(dW_ih)
     tmp_hh = np.empty_like(W_hh)
+    S = trace.S  # LSTM: [h_{t-1}; x_t; 1] of every step (Trace.S)
+    if S is not None:  # then dW_hh, dW_ih and db in one product per step: dz S[t]^T
+        dW_cat = np.zeros((G * h, S.shape[1]), dtype=dtype)
+        tmp_cat = np.empty_like(dW_cat)
     dX = np.empty((T, W_ih.shape[1], n), dtype=dtype) if need_dx else None
     split_hh = kern.name == "gru_reset_before"
     step = kern.backward_step
@@ -511,13 +515,17 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
         # Weight gradients, step by step (sum_t dz_t x_t^T): measured faster here than
         # stacking all steps and transposing them for one large product.
         rows = G * h if active is None else active[t]  # clockwork: the ticking rows
-        np.matmul(dz[:rows], Xf[t].T, out=tmp_ih[:rows])
-        dW_ih[:rows] += tmp_ih[:rows]
-        if not with_ones:
-            db_ih[:rows] += dz[:rows].sum(axis=1)
-        if drec is not dz:
-            db_hh += drec.sum(axis=1)
-        if t > 0:  # H[0] (and r * H[0]) is zero: step 0 adds nothing to dW_hh
+        if S is not None:
+            np.matmul(dz, S[t].T, out=tmp_cat)
+            dW_cat += tmp_cat
+        else:
+            np.matmul(dz[:rows], Xf[t].T, out=tmp_ih[:rows])
+            dW_ih[:rows] += tmp_ih[:rows]
+            if not with_ones:
+                db_ih[:rows] += dz[:rows].sum(axis=1)
+            if drec is not dz:
+                db_hh += drec.sum(axis=1)
+        if S is None and t > 0:  # H[0] (and r * H[0]) is zero: no dW_hh from step 0
             if split_hh:
                 np.matmul(dz[: 2 * h], H[t].T, out=tmp_hh[: 2 * h])
                 np.matmul(dz[2 * h:], trace.aux[t].T, out=tmp_hh[2 * h:])
@@ -537,6 +545,13 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
         dh = dh_prev
         if dc is not None:
             dc = dc_prev
+    if S is not None:  # columns of [W_hh, W_ih, b]; with a row of ones, b rides in W_ih
+        dW_hh = np.ascontiguousarray(dW_cat[:, :h])
+        if with_ones:
+            dW_ih = dW_cat[:, h:]
+        else:
+            dW_ih = np.ascontiguousarray(dW_cat[:, h:-1])
+            db_ih[...] = dW_cat[:, -1]
     if structure is not None:  # structural zeros get no gradient: they stay zero
         dW_hh *= structure
     if lstm_rows is not None:  # back to PyTorch's gate order
