@@ -311,8 +311,7 @@ def _run_direction(config, params, layer, suffix, Xf, inactive, keep_states=True
         S = np.empty((T + 1, h + Xf.shape[1] + (0 if with_ones else 1), n), dtype=dtype)
         S[0, :h] = 0
         S[:T, h: h + Xf.shape[1]] = Xf
-        S[:T, -1] = 1
-        S[T, h:] = 0
+        S[:T, -1] = 1  # (S[T] holds only the final state: its other rows are never read)
         H = S[:, :h]
         A = (np.empty((T, G * h, n), dtype=dtype) if keep_states
              else _Ring((G * h, n), dtype))
@@ -525,13 +524,13 @@ def _backward_direction(config, params, layer, suffix, trace, Xf, d_out, dh_fina
                 db_ih[:rows] += dz[:rows].sum(axis=1)
             if drec is not dz:
                 db_hh += drec.sum(axis=1)
-        if S is None and t > 0:  # H[0] (and r * H[0]) is zero: no dW_hh from step 0
-            if split_hh:
-                np.matmul(dz[: 2 * h], H[t].T, out=tmp_hh[: 2 * h])
-                np.matmul(dz[2 * h:], trace.aux[t].T, out=tmp_hh[2 * h:])
-            else:
-                np.matmul(drec[:rows], H[t].T, out=tmp_hh[:rows])
-            dW_hh[:rows] += tmp_hh[:rows]
+            if t > 0:  # H[0] (and r * H[0]) is zero: step 0 adds nothing to dW_hh
+                if split_hh:
+                    np.matmul(dz[: 2 * h], H[t].T, out=tmp_hh[: 2 * h])
+                    np.matmul(dz[2 * h:], trace.aux[t].T, out=tmp_hh[2 * h:])
+                else:
+                    np.matmul(drec[:rows], H[t].T, out=tmp_hh[:rows])
+                dW_hh[:rows] += tmp_hh[:rows]
         if need_dx:
             np.matmul(W_ih.T, dz, out=dX[t])
         if inact is not None:
