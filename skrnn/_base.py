@@ -9,7 +9,6 @@ that restores the best weights, ``partial_fit``, ``warm_start``, clipping, trunc
 dropout, verbose output, Ctrl-C) lives here.
 """
 
-import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -20,7 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
@@ -32,9 +31,10 @@ from ._bptt import (
     init_params,
     make_dropout_masks,
 )
-from ._losses import LOSSES
-from ._optimizers import AdamOptimizer, SGDOptimizer
+from ._losses import LOSSES, trivial_loss
+from ._optimizers import LR_SCHEDULES, AdamOptimizer, SGDOptimizer
 from ._sequences import check_sequences
+from ._training import TrainingSet, check_outcome, run_epochs
 
 __all__ = ["BaseRecurrentNetwork", "has_stochastic_solver", "training_parameters_doc"]
 
@@ -59,20 +59,37 @@ _TRAINING_PARAMETERS_DOC = """\
     batch_size : int or "auto", default="auto"
         Sequences per mini-batch; ``"auto"`` is ``min(200, n_sequences)``. Mini-batches are
         bucketed by length, so ragged data is not padded to the longest sequence.
+    learning_rate : {{"constant", "invscaling", "adaptive"}}, default="constant"
+        Step-size schedule of Adam and SGD, as ``MLPClassifier``'s (which applies it to SGD
+        only). ``"constant"``: ``learning_rate_init`` throughout. ``"invscaling"``:
+        ``learning_rate_init / (t + 1) ** power_t`` after each epoch, ``t`` the training
+        sequences seen. ``"adaptive"``: each time the stopping rule fires, divide the step
+        size by 5 and go on, stopping only when it falls below 1e-6.
     learning_rate_init : float, default=0.001
-        Step size of Adam and SGD.
+        Initial step size of Adam and SGD.
+    power_t : float, default=0.5
+        Exponent of ``learning_rate="invscaling"``.
     max_iter : int, default=200
         Maximum number of epochs (iterations for ``"lbfgs"``).
     tol : float, default=1e-4
         Improvement of the loss (or validation score) below which an epoch counts as no
         improvement.
-    n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement before stopping (``np.inf``: never stop early). The rule
+        only applies once the training loss has fallen to half a trivial model's loss: a
+        recurrent network's long initial plateau never stops training (see the user guide,
+        "When training stops").
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the sequences {stratified}, stop when the
         validation {early_stopping_score} stops improving, and restore the best weights.
     validation_fraction : float, default=0.1
-        Fraction of sequences held out for early stopping.
+        Fraction of sequences held out for early stopping (at least 2 sequences).
+    validation_split : {{"random", "tail"}}, default="random"
+        How early stopping chooses its validation sequences. ``"random"``: a random subset
+        {stratified}. ``"tail"``: the last ``validation_fraction`` of the sequences in the
+        order given, for data in time order such as the overlapping windows of
+        :func:`skrnn.preprocessing.make_windows`, where a random split leaks the future into
+        validation.
     shuffle : bool, default=True
         Shuffle the sequences every epoch.
     random_state : int, RandomState instance or None, default=None
@@ -81,7 +98,8 @@ _TRAINING_PARAMETERS_DOC = """\
     verbose : bool or int, default=False
         Print one line per epoch (loss, validation score, seconds).
     warm_start : bool, default=False
-        Continue from the previous fit's weights and optimizer state.
+        ``fit`` continues from the previous fit's weights (and appends to ``loss_curve_``);
+        the optimizer and the stopping rule start afresh, as in ``MLPClassifier``.
     momentum : float, default=0.9
         SGD momentum.
     nesterovs_momentum : bool, default=True
@@ -141,12 +159,15 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(LR_SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_split": [StrOptions({"random", "tail"})],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -180,12 +201,15 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         solver,
         alpha,
         batch_size,
+        learning_rate,
         learning_rate_init,
+        power_t,
         max_iter,
         tol,
         n_iter_no_change,
         early_stopping,
         validation_fraction,
+        validation_split,
         shuffle,
         random_state,
         verbose,
@@ -210,12 +234,15 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
         self.shuffle = shuffle
         self.random_state = random_state
         self.verbose = verbose
@@ -243,6 +270,9 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _validation_score(self, Z, targets, weights):
         """Score head outputs ``Z`` (m, n_outputs) against row targets (higher is better)."""
+
+    def _check_warm_start_targets(self, targets, batch):
+        """Raise if a warm-started fit's targets cannot continue the previous fit."""
 
     def _stratify(self, targets):
         """Labels to stratify the early-stopping split by (None: no stratification)."""
@@ -300,24 +330,18 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_curve_ = []
-        self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = np.inf
+        self.validation_scores_ = [] if self.early_stopping else None
         self._optimizer = None
 
     def _make_optimizer(self):
         params = list(self.weights_.values())
         if self.solver == "sgd":
             return SGDOptimizer(params, self.learning_rate_init, self.momentum,
-                                self.nesterovs_momentum)
+                                self.nesterovs_momentum, lr_schedule=self.learning_rate,
+                                power_t=self.power_t)
         return AdamOptimizer(params, self.learning_rate_init, self.beta_1, self.beta_2,
-                             self.epsilon)
+                             self.epsilon, lr_schedule=self.learning_rate,
+                             power_t=self.power_t)
 
     # ------------------------------------------------------------------ loss & gradient
     def _head_rows(self, result, lengths):
@@ -330,8 +354,12 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
 
     @staticmethod
     def _row_weights(sw, mask):
+        """Row weights: per sequence (n_sequences,), or per step (n_timesteps,
+        n_sequences) / per sequence broadcast, selected by the real-step ``mask``."""
         if mask is None:
             return sw
+        if sw.ndim == 2:
+            return sw[mask]
         return np.broadcast_to(sw[None, :], mask.shape)[mask]
 
     def _loss_grad(self, weights, X, lengths, targets, sw, *, l2_total, dropout_masks=None):
@@ -396,7 +424,16 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
-        first_call = not hasattr(self, "weights_") or not (self.warm_start or incremental)
+        """Validate, (re)initialise what this call starts afresh, and train.
+
+        ``fit`` starts clean: new weights, optimizer, history and stopping state, unless
+        ``warm_start``, which keeps the weights and the history (``loss_curve_``, ``t_``) and
+        rebuilds the optimizer and the stopping state. ``partial_fit`` keeps everything and
+        runs one epoch.
+        """
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True; set "
+                             "early_stopping=False or call fit.")
         if self.solver == "lbfgs" and self.dropout > 0:
             raise ValueError(
                 "dropout is not supported with solver='lbfgs' (it makes the objective "
@@ -405,13 +442,14 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         self._hidden_sizes()  # validates
         if self.cell == "clockwork":
             _ = self._make_config(1).periods  # validates clock_periods against the widths
+        fitted = hasattr(self, "weights_")
+        first_call = not fitted or not (self.warm_start or incremental)
         dtype = None if first_call else self.weights_["output.bias"].dtype
         batch = check_sequences(X, estimator=self, reset=first_call,
                                 dtype=(np.float64, np.float32) if dtype is None else dtype)
         targets, n_outputs = self._encode_targets(y, batch, first_call, classes)
-        # One weight per sequence; the batch's axis 1 is the sequence axis.
-        sw = _check_sample_weight(sample_weight, batch.X[0], dtype=batch.X.dtype,
-                                  ensure_non_negative=True)
+        if not first_call and not incremental:
+            self._check_warm_start_targets(targets, batch)
         config = self._make_config(batch.n_features)
         if not first_call and (config != self._config or n_outputs != self.n_outputs_):
             if incremental:
@@ -419,17 +457,148 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
                     "The architecture or the number of outputs changed since the previous "
                     "call; partial_fit cannot continue. Call fit instead."
                 )
+            warnings.warn(
+                "warm_start=True, but the architecture (hidden_layer_sizes, cell, "
+                "bidirectional, ...) or the number of outputs changed since the previous "
+                "fit: the weights cannot be reused, so this fit starts from new weights.",
+                UserWarning)
             first_call = True
+        weights = self._target_weights(sample_weight, targets, batch, incremental)
         if first_call:
             self._rngs = self._streams()
             self._initialize(config, n_outputs, batch.X.dtype)
         elif not hasattr(self, "_rngs"):  # e.g. unpickled: new streams, same weights
             self._rngs = self._streams()
+        data = TrainingSet(batch, targets, weights, self._per_step)
         if self.solver == "lbfgs":
-            self._fit_lbfgs(batch, targets, sw)
+            self._fit_lbfgs(data)
         else:
-            self._fit_stochastic(batch, targets, sw, incremental)
+            self._fit_stochastic(data, incremental)
         return self
+
+    def _target_weights(self, sample_weight, targets, batch, incremental):
+        """Row weights in the targets' leading layout: sample weights times class weights.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_sequences,) or, per step, (n_timesteps, n_sequences)
+            with zeros on padding.
+        """
+        # One weight per sequence; the batch's axis 1 is the sequence axis.
+        sw = _check_sample_weight(sample_weight, batch.X[0], dtype=batch.X.dtype,
+                                  ensure_non_negative=True)
+        if self._per_step:
+            sw = np.where(batch.mask, sw[None, :], 0).astype(batch.X.dtype, copy=False)
+        class_weights = self._class_weights(targets, batch, incremental)
+        if class_weights is not None:
+            sw = sw * class_weights.astype(sw.dtype)[targets]
+        if not sw.sum() > 0:
+            raise ValueError("The sample weights (times class_weight) sum to zero: there is "
+                             "nothing to fit. Give at least one sequence a positive weight.")
+        return sw
+
+    def _class_weights(self, targets, batch, incremental):
+        """Weight of each class index (ndarray of shape (n_classes,)), or None."""
+        return None
+
+    def _split_validation(self, data):
+        """Training and validation sequence indices of ``early_stopping``."""
+        n = data.batch.n_sequences
+        idx = np.arange(n)
+        if self.validation_split == "tail":
+            n_val = int(np.ceil(self.validation_fraction * n))
+            train_idx, val_idx = idx[: n - n_val], idx[n - n_val:]
+        else:
+            split_seed = int(self._rngs["split"].integers(np.iinfo(np.int32).max))
+            try:
+                train_idx, val_idx = train_test_split(
+                    idx, test_size=self.validation_fraction, random_state=split_seed,
+                    stratify=self._stratify(data.targets))
+            except ValueError as exc:
+                raise ValueError(
+                    f"early_stopping could not split {n} sequences with validation_fraction="
+                    f"{self.validation_fraction}: {exc} Increase validation_fraction, pass "
+                    "more sequences, or set early_stopping=False.") from exc
+        if len(val_idx) < 2 or len(train_idx) < 1:
+            raise ValueError(
+                f"The validation set is too small: validation_fraction="
+                f"{self.validation_fraction} of {n} sequences leaves {len(val_idx)} for "
+                f"validation and {len(train_idx)} for training (early stopping needs at "
+                "least 2 and 1). Increase validation_fraction or the size of your dataset, "
+                "or set early_stopping=False.")
+        vb = data.batch.take(val_idx)
+        vt, vw = data.subset(val_idx, vb.n_timesteps)
+        if not vw.sum() > 0:
+            raise ValueError("Every validation sequence has zero sample weight: the "
+                             "validation score is undefined. Set early_stopping=False or "
+                             "change the weights.")
+        return train_idx, (vb, vt, vw)
+
+    def _fit_stochastic(self, data, incremental):
+        early_stopping = self.early_stopping  # never with incremental (checked in _fit)
+        train_idx, validation = np.arange(data.batch.n_sequences), None
+        if early_stopping:
+            train_idx, validation = self._split_validation(data)
+        if not incremental or self._optimizer is None:
+            # Every fit, warm-started ones included, starts a new optimizer from the
+            # current parameters (as MLPClassifier); partial_fit continues the old one.
+            self._optimizer = self._make_optimizer()
+            self._start_stopping_state(data, train_idx, early_stopping)
+        else:
+            self._trivial_loss = self._trivial_loss_of(data, train_idx)
+        self.n_iter_ = 0
+        reason = run_epochs(self, data, train_idx, validation, self._optimizer,
+                            max_epochs=1 if incremental else self.max_iter,
+                            incremental=incremental)
+        if early_stopping and self._best_weights is not None:
+            for k, v in self._best_weights.items():
+                self.weights_[k][...] = v
+            final_data_loss = self._best_weights_data_loss
+        else:
+            if early_stopping and self.n_iter_ > 0:
+                warnings.warn("The validation score was never finite, so early stopping "
+                              "could not choose weights; the last epoch's weights are kept.",
+                              ConvergenceWarning)
+            final_data_loss = self._last_data_loss
+        if not incremental and self.n_iter_ > 0:
+            check_outcome(self, final_data_loss, reason)
+
+    def _start_stopping_state(self, data, train_idx, early_stopping):
+        """Reset what the stop decision tracks; each fit decides on its own epochs."""
+        self._trivial_loss = self._trivial_loss_of(data, train_idx)
+        self._best_data_loss = np.inf
+        self._last_data_loss = np.inf
+        self._left_plateau = self._trivial_loss <= self.tol
+        self._no_improvement_count = 0
+        self._best_weights = None
+        self._best_weights_data_loss = np.inf
+        if early_stopping:
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = np.inf
+
+    def _trivial_loss_of(self, data, train_idx):
+        """Training loss of the best constant prediction on the training sequences."""
+        Y, w = data.row_values(train_idx)
+        if not w.sum() > 0:
+            return 0.0
+        return trivial_loss(self._loss, Y, w)
+
+    def _effective_batch_size(self, n_train):
+        """``batch_size`` resolved against the number of training sequences."""
+        if self.batch_size == "auto":
+            return min(200, n_train)
+        if self.batch_size > n_train:
+            warnings.warn(
+                f"Got batch_size={self.batch_size} larger than the {n_train} training "
+                "sequences; using one batch of all of them.", UserWarning)
+            return n_train
+        return self.batch_size
 
     def _batches(self, lengths, batch_size, shuffle):
         """Mini-batches of sequence indices, bucketed by length so padding stays small."""
@@ -442,87 +611,54 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             batches = [batches[j] for j in rng.permutation(len(batches))]
         return batches
 
-    def _targets_of(self, targets, idx, T):
-        if self._per_step:
-            return targets[:T, idx]
-        return targets[idx]
+    def _batch_loss_grad(self, sub, targets, weights, normalizer):
+        """Loss and gradients of one mini-batch, normalised by ``normalizer``.
 
-    def _fit_stochastic(self, batch, targets, sw, incremental):
-        early_stopping = self.early_stopping and not incremental
-        train_idx = np.arange(batch.n_sequences)
-        val = None
-        if early_stopping:
-            split_seed = int(self._rngs["split"].integers(np.iinfo(np.int32).max))
-            strat = self._stratify(targets)
-            train_idx, val_idx = train_test_split(
-                train_idx, test_size=self.validation_fraction, random_state=split_seed,
-                stratify=strat)
-            if len(val_idx) < 1 or len(train_idx) < 1:
-                raise ValueError(
-                    f"early_stopping with validation_fraction={self.validation_fraction} "
-                    f"leaves no sequences to train or validate on "
-                    f"({batch.n_sequences} sequences)."
-                )
-            vb = batch.take(val_idx)
-            val = (vb, self._targets_of(targets, val_idx, vb.n_timesteps), sw[val_idx])
-        n_train = len(train_idx)
-        batch_size = min(200, n_train) if self.batch_size == "auto" else self.batch_size
-        if self.batch_size != "auto" and batch_size > n_train:
-            warnings.warn(
-                f"Got batch_size={batch_size} larger than the {n_train} training sequences; "
-                "using one batch of all of them.", UserWarning)
-            batch_size = n_train
-        if self._optimizer is None:
-            self._optimizer = self._make_optimizer()
-        lengths = batch.lengths[train_idx]
-        max_iter = 1 if incremental else self.max_iter
-        names = list(self.weights_)
-        params = [self.weights_[k] for k in names]
-        if early_stopping and not hasattr(self, "_best_weights"):
-            self._best_weights = None
-        try:
-            for _ in range(max_iter):
-                t0 = time.process_time() if self.verbose else 0.0
-                total, wsum = 0.0, 0.0
-                for b in self._batches(lengths, batch_size, self.shuffle):
-                    idx = train_idx[b]
-                    sub = batch.take(idx)
-                    masks = None
-                    if self.dropout > 0:
-                        masks = make_dropout_masks(self._config, self._rngs["dropout"],
-                                                   sub.n_timesteps, sub.n_sequences,
-                                                   self.dropout, sub.X.dtype)
-                    swb = sw[idx]
-                    loss, grads, rows_w = self._loss_grad(
-                        self.weights_, sub.X, sub.lengths,
-                        self._targets_of(targets, idx, sub.n_timesteps), swb,
-                        l2_total=None, dropout_masks=masks)
-                    if self.alpha > 0:
-                        loss += self._add_l2(self.weights_, grads, rows_w)
-                    norm = clip_grad_norm(grads, self.clip_norm)
-                    if not (np.isfinite(loss) and np.isfinite(norm)):
-                        self._raise_non_finite(loss)
-                    self._optimizer.update_params(params, [grads[k] for k in names])
-                    total += loss * rows_w
-                    wsum += rows_w
-                self.n_iter_ += 1
-                self.t_ += n_train
-                self.loss_curve_.append(total / wsum)
-                stop = self._after_epoch(val, early_stopping, t0)
-                if stop:
-                    break
-            else:
-                if not incremental and self.max_iter > 0:
-                    warnings.warn(
-                        f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
-                        "and the optimization hasn't converged yet.", ConvergenceWarning)
-        except KeyboardInterrupt:
-            warnings.warn(
-                f"Training interrupted (KeyboardInterrupt) after {self.n_iter_} complete "
-                "epochs; keeping the weights reached.", UserWarning)
-        if early_stopping and self._best_weights is not None:
-            for k in names:
-                self.weights_[k][...] = self._best_weights[k]
+        Parameters
+        ----------
+        sub : SequenceBatch
+        targets, weights : ndarray
+            The batch's targets and row weights (see :class:`TrainingSet`).
+        normalizer : float
+            Rows of the batch times the mean row weight of the training set.
+
+        Returns
+        -------
+        data_loss : float
+            ``sum_rows w l / normalizer``.
+        loss : float
+            ``data_loss`` plus the L2 penalty ``alpha / 2 ||W||^2 / (rows * mean weight)``.
+        grads : dict of str to ndarray
+        """
+        masks = None
+        if self.dropout > 0:
+            masks = make_dropout_masks(self._config, self._rngs["dropout"], sub.n_timesteps,
+                                       sub.n_sequences, self.dropout, sub.X.dtype)
+        loss, grads, weight_sum = self._loss_grad(
+            self.weights_, sub.X, sub.lengths, targets, weights, l2_total=None,
+            dropout_masks=masks)
+        scale = weight_sum / normalizer
+        if scale != 1.0:  # _loss_grad averages over this batch's weights
+            loss *= scale
+            for g in grads.values():
+                g *= scale
+        data_loss = loss
+        if self.alpha > 0:
+            loss += self._add_l2(self.weights_, grads, normalizer)
+        return data_loss, loss, grads
+
+    def _clip(self, grads):
+        """Clip the gradient's global norm to ``clip_norm``; return the norm before."""
+        return clip_grad_norm(grads, self.clip_norm)
+
+    def _score_validation(self, batch, targets, weights):
+        """Validation score of the current weights (NaN when the outputs are not finite)."""
+        Z, mask = self._head_outputs(batch, check_finite=False)
+        if not np.all(np.isfinite(Z)):
+            return float("nan")
+        Y = targets if mask is None else targets[mask]
+        w = weights if mask is None else weights[mask]
+        return float(self._validation_score(Z, Y, w))
 
     def _raise_non_finite(self, loss):
         raise ValueError(
@@ -532,52 +668,26 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             "are kept."
         )
 
-    def _after_epoch(self, val, early_stopping, t0):
-        """Record scores, print progress, update the no-improvement count; True = stop."""
-        if early_stopping:
-            vb, vt, vsw = val
-            Z, mask = self._head_outputs(vb)
-            Y = vt if mask is None else vt[mask]
-            score = self._validation_score(Z, Y, self._row_weights(vsw, mask))
-            self.validation_scores_.append(score)
-            if score < self.best_validation_score_ + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_weights = {k: v.copy() for k, v in self.weights_.items()}
-        else:
-            last = self.loss_curve_[-1]
-            if last > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if last < self.best_loss_:
-                self.best_loss_ = last
-        if self.verbose:
-            msg = f"Iteration {self.n_iter_}, loss = {self.loss_curve_[-1]:.8f}"
-            if early_stopping:
-                msg += f", validation score = {self.validation_scores_[-1]:.6f}"
-            msg += f", {time.process_time() - t0:.2f} s"
-            print(msg)
-        if self._no_improvement_count > self.n_iter_no_change:
-            if self.verbose:
-                what = "Validation score" if early_stopping else "Training loss"
-                print(f"{what} did not improve more than tol={self.tol} for "
-                      f"{self.n_iter_no_change} consecutive epochs. Stopping.")
-            return True
-        return False
-
-    def _fit_lbfgs(self, batch, targets, sw):
+    def _fit_lbfgs(self, data):
         names = list(self.weights_)
         shapes = [self.weights_[k].shape for k in names]
         sizes = [int(np.prod(s)) for s in shapes]
         dtype = self.weights_[names[0]].dtype
-        batch_size = batch.n_sequences if self.batch_size == "auto" else self.batch_size
-        bucket_idx = [np.asarray(b) for b in self._batches(batch.lengths, max(batch_size, 1),
-                                                           False)]
-        buckets = [batch.take(b) for b in bucket_idx]
+        all_idx = np.arange(data.batch.n_sequences)
+        batch_size = data.batch.n_sequences if self.batch_size == "auto" else self.batch_size
+        # Buckets of similar length only bound the padding; the objective is the full batch.
+        # Buckets whose weights are all zero contribute nothing and are dropped.
+        buckets = []
+        for b in self._batches(data.batch.lengths, max(batch_size, 1), False):
+            idx = np.asarray(b)
+            sub = data.batch.take(idx)
+            targets, weights = data.subset(idx, sub.n_timesteps)
+            if weights.sum() > 0:
+                buckets.append((sub, targets, weights))
+        total_w = data.weight_sum(all_idx)
+        self._trivial_loss = self._trivial_loss_of(data, all_idx)
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
 
         def unpack(x):
             out, pos = {}, 0
@@ -586,29 +696,30 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
                 pos += size
             return out
 
-        def fun(x):
+        def objective(x, with_penalty=True):
             weights = unpack(x)
-            total_loss, total_w = 0.0, 0.0
+            total_loss = 0.0
             acc = {k: np.zeros(s, dtype=np.float64) for k, s in zip(names, shapes)}
-            for idx, sub in zip(bucket_idx, buckets):
-                loss, grads, rw = self._loss_grad(
-                    weights, sub.X, sub.lengths,
-                    self._targets_of(targets, idx, sub.n_timesteps), sw[idx], l2_total=None)
+            for sub, targets, w in buckets:
+                loss, grads, rw = self._loss_grad(weights, sub.X, sub.lengths, targets, w,
+                                                  l2_total=None)
                 total_loss += loss * rw
-                total_w += rw
                 for k in names:
                     acc[k] += grads[k] * rw
             loss = total_loss / total_w
             for k in names:
                 acc[k] /= total_w
-            if self.alpha > 0:
+            if with_penalty and self.alpha > 0:
                 loss += self._add_l2(weights, acc, total_w)
             flat = np.concatenate([acc[k].ravel() for k in names])
             if not (np.isfinite(loss) and np.all(np.isfinite(flat))):
                 self._raise_non_finite(loss)
             return loss, flat
 
+        last = {}
+
         def record(intermediate_result):
+            last["x"] = intermediate_result.x.copy()
             self.loss_curve_.append(float(intermediate_result.fun))
             if self.verbose:
                 print(f"Iteration {len(self.loss_curve_)}, loss = "
@@ -617,22 +728,34 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         x0 = np.concatenate([self.weights_[k].ravel() for k in names]).astype(np.float64)
         try:
             res = scipy.optimize.minimize(
-                fun, x0, method="L-BFGS-B", jac=True, callback=record,
+                objective, x0, method="L-BFGS-B", jac=True, callback=record,
                 options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
             )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted (KeyboardInterrupt); the L-BFGS weights are "
-                          "those of the start of this fit.", UserWarning)
+            # Keep the last iterate L-BFGS accepted, and a history that agrees with it.
+            n_done = 0 if "x" not in last else len(self.loss_curve_)
+            warnings.warn(f"Training interrupted (KeyboardInterrupt) after {n_done} L-BFGS "
+                          "iterations of this fit; keeping the weights reached.", UserWarning)
+            if "x" in last:
+                for k, v in unpack(last["x"]).items():
+                    self.weights_[k][...] = v
+                self.loss_ = self.best_loss_ = self.loss_curve_[-1]
+            self.n_iter_ = n_done
             return
-        self.n_iter_ += _check_optimize_result("lbfgs", res, self.max_iter)
-        self.t_ += batch.n_sequences * max(res.nit, 1)
+        self.n_iter_ = _check_optimize_result("lbfgs", res, self.max_iter)
+        self.t_ += data.batch.n_sequences * max(res.nit, 1)
         for k, v in unpack(res.x).items():
             self.weights_[k][...] = v
-        self.best_loss_ = float(res.fun)
+        self.loss_ = self.best_loss_ = float(res.fun)
+        final_data_loss = objective(res.x, with_penalty=False)[0]
+        check_outcome(self, final_data_loss, "lbfgs")
 
     # ------------------------------------------------------------------ prediction
-    def _head_outputs(self, batch):
+    def _head_outputs(self, batch, check_finite=True):
         """Head outputs of a validated batch, computed in length-sorted chunks.
+
+        ``check_finite``: raise a ValueError when an output is not finite (prediction); the
+        validation score of a diverging fit turns them into NaN instead.
 
         Returns
         -------
@@ -655,7 +778,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
                 out[: sub.n_timesteps, idx] = res.outputs @ W_out.T + b_out
             else:
                 out[idx] = res.final_states @ W_out.T + b_out
-        if not np.all(np.isfinite(out)):
+        if check_finite and not np.all(np.isfinite(out)):
             raise ValueError(
                 "The network's outputs are not finite for this input: its values are too "
                 "large for the model (e.g. with activation='relu'). Scale the input, for "

@@ -3,20 +3,16 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ._base import BaseRecurrentNetwork, has_stochastic_solver, training_parameters_doc
-from ._losses import log_softmax, softmax
+from ._losses import log_softmax, sigmoid, softmax
 
 __all__ = ["RNNClassifier"]
-
-def _not_lbfgs(est):
-    if est.solver == "lbfgs":
-        raise AttributeError("partial_fit is only available for stochastic optimizers; "
-                             f"{est.solver!r} is not stochastic.")
-    return True
 
 def encode_labels(est, labels, first_call, classes=None):
     """Set ``est.classes_`` on the first call and return ``labels`` as class indices.
@@ -47,6 +43,49 @@ def encode_labels(est, labels, first_call, classes=None):
         raise ValueError(f"y contains labels not seen in the first call: {unseen}; known "
                          f"classes are {est.classes_}.")
     return np.searchsorted(est.classes_, labels)
+
+
+def class_weight_vector(est, labels, incremental):
+    """Weight of each class of ``est.classes_`` from ``est.class_weight``, or None.
+
+    Parameters
+    ----------
+    est : classifier with ``class_weight`` and ``classes_``
+    labels : ndarray of shape (n_labels,)
+        Class indices of the training rows (sequences, or real steps for a tagger).
+    incremental : bool
+        Whether the call is ``partial_fit``, where ``"balanced"`` is refused (the class
+        frequencies of one block are not those of the data), as in ``SGDClassifier``.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_classes,) or None
+    """
+    if est.class_weight is None:
+        return None
+    if incremental and est.class_weight == "balanced":
+        raise ValueError(
+            "class_weight='balanced' is not supported for partial_fit: one block's class "
+            "frequencies are not the data's. Compute the weights once with "
+            "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, "
+            "y=y) on enough of the targets and pass them as a dict.")
+    if est.class_weight == "balanced":
+        present = np.unique(labels)
+        weights = np.ones(len(est.classes_))
+        weights[present] = compute_class_weight(
+            "balanced", classes=present, y=labels)
+        return weights
+    return compute_class_weight(est.class_weight, classes=est.classes_, y=est.classes_[labels])
+
+
+def check_warm_start_classes(est, labels):
+    """A warm-started ``fit`` must see the classes of the previous fit (as MLPClassifier)."""
+    seen = np.unique(labels)
+    if not np.array_equal(seen, est.classes_):
+        raise ValueError(
+            "warm_start can only be used where `y` has the same classes as in the previous "
+            f"call to fit. Previously got {est.classes_}, `y` has {seen}. Set "
+            "warm_start=False to fit the new classes from scratch.")
 
 
 def check_partial_fit_classes(est, classes):
@@ -129,6 +168,11 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
 
     _loss = "log_loss"
 
+    _parameter_constraints: dict = {
+        **BaseRecurrentNetwork._parameter_constraints,
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+    }
+
     def __init__(
         self,
         hidden_layer_sizes=(32,),
@@ -140,12 +184,15 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         shuffle=True,
         random_state=None,
         verbose=False,
@@ -160,35 +207,76 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         clip_norm=None,
         bptt_truncate=None,
         clock_periods=None,
+        class_weight=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             recurrent_activation=recurrent_activation, reset_after=reset_after,
             bidirectional=bidirectional, solver=solver, alpha=alpha, batch_size=batch_size,
-            learning_rate_init=learning_rate_init, max_iter=max_iter, tol=tol,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, max_iter=max_iter, tol=tol,
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, shuffle=shuffle,
+            validation_fraction=validation_fraction, validation_split=validation_split,
+            shuffle=shuffle,
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
             beta_2=beta_2, epsilon=epsilon, max_fun=max_fun, dropout=dropout,
             clip_norm=clip_norm, bptt_truncate=bptt_truncate, clock_periods=clock_periods,
         )
+        self.class_weight = class_weight
 
     def _encode_targets(self, y, batch, first_call, classes=None):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        if first_call:
+            self._multilabel = type_of_target(y) == "multilabel-indicator"
+        if self._multilabel:
+            return self._encode_multilabel(y, batch, first_call, classes)
         y = column_or_1d(y, warn=True)
         if y.shape[0] != batch.n_sequences:
             raise ValueError(f"X has {batch.n_sequences} sequences but y has {y.shape[0]} "
                              "labels; they must match.")
+        self._loss = "log_loss"
         return encode_labels(self, y, first_call, classes), len(self.classes_)
 
+    def _encode_multilabel(self, y, batch, first_call, classes):
+        """A 0/1 indicator matrix (n_sequences, n_labels): one sigmoid output per label."""
+        Y = check_array(y, dtype=batch.X.dtype, input_name="y")
+        if Y.shape[0] != batch.n_sequences:
+            raise ValueError(f"X has {batch.n_sequences} sequences but y has {Y.shape[0]} "
+                             "rows; they must match.")
+        if not np.isin(Y, (0, 1)).all():
+            raise ValueError("A 2-D y must be a multilabel indicator matrix of 0 and 1.")
+        if first_call:
+            self.classes_ = np.arange(Y.shape[1])
+        elif Y.shape[1] != len(self.classes_):
+            raise ValueError(f"y has {Y.shape[1]} labels; the previous call had "
+                             f"{len(self.classes_)}.")
+        self._loss = "binary_log_loss"
+        return Y, Y.shape[1]
+
+    def _check_warm_start_targets(self, targets, batch):
+        if not self._multilabel:
+            check_warm_start_classes(self, self.classes_[targets])
+
+    def _class_weights(self, targets, batch, incremental):
+        if self._multilabel:
+            if self.class_weight is not None:
+                raise ValueError("class_weight is not supported for multilabel y; weight "
+                                 "the sequences with sample_weight instead.")
+            return None
+        return class_weight_vector(self, targets, incremental)
+
     def _stratify(self, targets):
+        if self._multilabel:
+            return None
         counts = np.bincount(targets)
         return targets if counts[counts > 0].min() >= 2 else None
 
     def _validation_score(self, Z, targets, weights):
+        if self._multilabel:
+            return accuracy_score(targets, (Z > 0).astype(targets.dtype), sample_weight=weights)
         return accuracy_score(targets, Z.argmax(axis=1), sample_weight=weights)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -249,9 +337,11 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         Returns
         -------
         proba : ndarray of shape (n_sequences, n_classes)
-            Columns follow ``classes_``.
+            Columns follow ``classes_``. For multilabel ``y``, the probability of each
+            label on its own (rows need not sum to 1).
         """
-        return softmax(self._logits(X))
+        Z = self._logits(X)
+        return sigmoid(Z) if self._multilabel else softmax(Z)
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`, computed stably.
@@ -260,16 +350,22 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         -------
         log_proba : ndarray of shape (n_sequences, n_classes)
         """
-        return log_softmax(self._logits(X))
+        Z = self._logits(X)
+        if self._multilabel:
+            return -np.logaddexp(0.0, -Z)
+        return log_softmax(Z)
 
     def predict(self, X):
         """Most probable class of each sequence.
 
         Returns
         -------
-        y : ndarray of shape (n_sequences,)
+        y : ndarray of shape (n_sequences,), or (n_sequences, n_labels) 0/1 indicators
+            for multilabel ``y``
         """
         logits = self._logits(X)
+        if self._multilabel:
+            return (logits > 0).astype(int)
         return self.classes_[np.argmax(logits, axis=1)]
 
     def __sklearn_tags__(self):

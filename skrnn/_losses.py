@@ -1,5 +1,6 @@
 """Output heads and losses: a linear layer on the recurrent representation, then
-softmax cross-entropy (classification, tagging) or squared error (regression).
+softmax cross-entropy (classification, tagging), sigmoid cross-entropy per label
+(multilabel classification) or squared error (regression).
 
 A head sees a matrix of rows: one row per sequence for many-to-one estimators, one row per
 real time step for per-step estimators. Every loss is a weighted mean over rows,
@@ -9,7 +10,8 @@ padded steps simply have no row.
 
 import numpy as np
 
-__all__ = ["log_softmax", "softmax", "log_loss", "squared_error", "LOSSES"]
+__all__ = ["log_softmax", "softmax", "log_loss", "binary_log_loss", "squared_error", "LOSSES",
+           "trivial_loss"]
 
 
 def log_softmax(Z):
@@ -76,4 +78,76 @@ def squared_error(Z, Y, weights):
     return loss, diff
 
 
-LOSSES = {"log_loss": log_loss, "squared_error": squared_error}
+def binary_log_loss(Z, Y, weights):
+    """Weighted mean over rows of the summed per-label sigmoid cross-entropy, and its gradient.
+
+    As ``MLPClassifier`` on multilabel targets: one independent sigmoid output per label,
+    the cross-entropies summed over labels.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (m, n_labels)
+        Logits.
+    Y : ndarray of shape (m, n_labels)
+        0/1 indicators.
+    weights : ndarray of shape (m,)
+
+    Returns
+    -------
+    loss : float
+    dZ : ndarray of shape (m, n_labels)
+    """
+    scale = weights / weights.sum()
+    # -y log s(z) - (1 - y) log(1 - s(z)) = softplus(z) - y z, computed stably.
+    per_row = (np.logaddexp(0.0, Z) - Y * Z).sum(axis=1)
+    loss = float(np.dot(scale, per_row))
+    dZ = sigmoid(Z)
+    dZ -= Y
+    dZ *= scale[:, None]
+    return loss, dZ
+
+
+def sigmoid(Z):
+    """Logistic function, stable for any finite ``Z`` (no overflow in ``exp``)."""
+    out = np.exp(-np.abs(Z))
+    return np.where(Z >= 0, 1.0 / (1.0 + out), out / (1.0 + out))
+
+
+LOSSES = {"log_loss": log_loss, "binary_log_loss": binary_log_loss,
+          "squared_error": squared_error}
+
+
+def trivial_loss(name, Y, weights):
+    """Loss of the best constant prediction: the class priors, or the mean target.
+
+    This is the level a network reaches without using its input at all; training that ends
+    there has learnt nothing.
+
+    Parameters
+    ----------
+    name : {"log_loss", "binary_log_loss", "squared_error"}
+    Y : ndarray
+        Row targets: class indices (m,), 0/1 indicators (m, n_labels), or values
+        (m,) / (m, n_outputs).
+    weights : ndarray of shape (m,)
+
+    Returns
+    -------
+    loss : float
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    total = weights.sum()
+    if name == "log_loss":
+        p = np.bincount(Y, weights=weights) / total
+        p = p[p > 0]
+        return float(-np.dot(p, np.log(p)))
+    Y = np.asarray(Y, dtype=np.float64)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    mean = weights @ Y / total
+    if name == "binary_log_loss":
+        p = np.clip(mean, 1e-300, 1.0)
+        q = np.clip(1.0 - mean, 1e-300, 1.0)
+        return float(-(mean * np.log(p) + (1.0 - mean) * np.log(q)).sum())
+    var = weights @ (Y - mean) ** 2 / total
+    return float(0.5 * var.mean())

@@ -3,11 +3,17 @@
 import numpy as np
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseRecurrentNetwork, has_stochastic_solver, training_parameters_doc
-from ._classifier import check_partial_fit_classes, encode_labels
+from ._classifier import (
+    check_partial_fit_classes,
+    check_warm_start_classes,
+    class_weight_vector,
+    encode_labels,
+)
 from ._losses import softmax
 from ._sequences import check_step_targets, restore_structure
 
@@ -92,6 +98,11 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
     _loss = "log_loss"
     _per_step = True
 
+    _parameter_constraints: dict = {
+        **BaseRecurrentNetwork._parameter_constraints,
+        "class_weight": [None, dict, StrOptions({"balanced"})],
+    }
+
     def __init__(
         self,
         hidden_layer_sizes=(32,),
@@ -103,12 +114,15 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
+        validation_split="random",
         shuffle=True,
         random_state=None,
         verbose=False,
@@ -123,19 +137,23 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         clip_norm=None,
         bptt_truncate=None,
         clock_periods=None,
+        class_weight=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             recurrent_activation=recurrent_activation, reset_after=reset_after,
             bidirectional=bidirectional, solver=solver, alpha=alpha, batch_size=batch_size,
-            learning_rate_init=learning_rate_init, max_iter=max_iter, tol=tol,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init,
+            power_t=power_t, max_iter=max_iter, tol=tol,
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, shuffle=shuffle,
+            validation_fraction=validation_fraction, validation_split=validation_split,
+            shuffle=shuffle,
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
             beta_2=beta_2, epsilon=epsilon, max_fun=max_fun, dropout=dropout,
             clip_norm=clip_norm, bptt_truncate=bptt_truncate, clock_periods=clock_periods,
         )
+        self.class_weight = class_weight
 
     def _step_labels(self, y, batch):
         """Per-step labels, padded time-major: (n_timesteps, n_sequences)."""
@@ -152,6 +170,12 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         codes = np.zeros(Y.shape, dtype=np.intp)
         codes[mask] = encode_labels(self, Y[mask], first_call, classes)
         return codes, len(self.classes_)
+
+    def _check_warm_start_targets(self, targets, batch):
+        check_warm_start_classes(self, self.classes_[targets[batch.mask]])
+
+    def _class_weights(self, targets, batch, incremental):
+        return class_weight_vector(self, targets[batch.mask], incremental)
 
     def _validation_score(self, Z, targets, weights):
         return accuracy_score(targets, Z.argmax(axis=1), sample_weight=weights)

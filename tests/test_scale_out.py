@@ -126,11 +126,11 @@ def test_dask_ml_incremental_regressor(client):
     base = LSTMRegressor(hidden_layer_sizes=(8,), learning_rate_init=0.05, random_state=0)
     inc = wrappers.Incremental(base, shuffle_blocks=False)
     inc.fit(dX, dy)  # one partial_fit (= one epoch) per block, run on the workers
-    assert inc.estimator_.n_iter_ == 4
+    assert len(inc.estimator_.loss_curve_) == 4
     first = r2_score(y, inc.predict(dX).compute())
     for _ in range(3):  # further passes continue from the state reached
         inc.partial_fit(dX, dy)
-    assert inc.estimator_.n_iter_ == 16
+    assert len(inc.estimator_.loss_curve_) == 16
     pred = inc.predict(dX).compute()
     assert np.isfinite(pred).all()
     last = r2_score(y, pred)
@@ -140,7 +140,7 @@ def test_dask_ml_incremental_regressor(client):
     for _ in range(4):
         for i in range(0, 400, 100):
             local.partial_fit(X[i: i + 100], y[i: i + 100])
-    assert local.n_iter_ == 16
+    assert len(local.loss_curve_) == 16
     assert_allclose(local.predict(X), pred, rtol=1e-12, atol=1e-12)
 
 
@@ -154,7 +154,7 @@ def test_dask_ml_incremental_classifier(client):
         shuffle_blocks=False)
     for _ in range(3):
         inc.partial_fit(dX, dlabels, classes=["neg", "pos"])
-    assert inc.estimator_.n_iter_ == 12
+    assert len(inc.estimator_.loss_curve_) == 12
     assert_array_equal(inc.estimator_.classes_, ["neg", "pos"])
     assert (inc.predict(dX).compute() == labels).mean() > 0.9
 
@@ -177,7 +177,7 @@ def test_delayed_partial_fit_on_3d_blocks(client):
     for xb, yb in zip(dX.to_delayed().ravel(), dy.to_delayed().ravel()):
         model = dask.delayed(_partial_fit)(model, xb, yb)
     fitted = model.compute()
-    assert fitted.n_iter_ == 4
+    assert len(fitted.loss_curve_) == 4
     local = clone(base)
     for i in range(0, 160, 40):
         local.partial_fit(X[i: i + 40], y[i: i + 40])

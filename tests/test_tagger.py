@@ -162,4 +162,4 @@ def test_partial_fit_with_classes_and_sample_weight(rng):
     tagger = GRUTagger(hidden_layer_sizes=(4,), random_state=0)
     tagger.partial_fit(X, y, classes=["none", "t0", "t1", "t2"])
     tagger.partial_fit(X[:10], y[:10], sample_weight=np.arange(10.0))
-    assert tagger.n_iter_ == 2 and list(tagger.classes_) == ["none", "t0", "t1", "t2"]
+    assert len(tagger.loss_curve_) == 2 and list(tagger.classes_) == ["none", "t0", "t1", "t2"]
