@@ -225,7 +225,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         )
         self.class_weight = class_weight
 
-    def _encode_targets(self, y, batch, first_call, classes=None):
+    def _encode_targets(self, y, batch, first_call, classes=None, warm_start=False):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
@@ -237,6 +237,8 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         if y.shape[0] != batch.n_sequences:
             raise ValueError(f"X has {batch.n_sequences} sequences but y has {y.shape[0]} "
                              "labels; they must match.")
+        if warm_start:
+            check_warm_start_classes(self, y)
         self._loss = "log_loss"
         return encode_labels(self, y, first_call, classes), len(self.classes_)
 
@@ -255,10 +257,6 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
                              f"{len(self.classes_)}.")
         self._loss = "binary_log_loss"
         return Y, Y.shape[1]
-
-    def _check_warm_start_targets(self, targets, batch):
-        if not self._multilabel:
-            check_warm_start_classes(self, self.classes_[targets])
 
     def _class_weights(self, targets, batch, incremental):
         if self._multilabel:

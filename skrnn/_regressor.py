@@ -126,7 +126,7 @@ class LSTMRegressor(RegressorMixin, BaseRecurrentNetwork):
             clip_norm=clip_norm, bptt_truncate=bptt_truncate, clock_periods=clock_periods,
         )
 
-    def _encode_targets(self, y, batch, first_call, classes=None):
+    def _encode_targets(self, y, batch, first_call, classes=None, warm_start=False):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")

@@ -164,15 +164,14 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
             y = column_or_1d(y, warn=True)
         return check_step_targets(y, batch, numeric=False, allow_multi_output=False)
 
-    def _encode_targets(self, y, batch, first_call, classes=None):
+    def _encode_targets(self, y, batch, first_call, classes=None, warm_start=False):
         Y = self._step_labels(y, batch)
         mask = batch.mask
+        if warm_start:
+            check_warm_start_classes(self, Y[mask])
         codes = np.zeros(Y.shape, dtype=np.intp)
         codes[mask] = encode_labels(self, Y[mask], first_call, classes)
         return codes, len(self.classes_)
-
-    def _check_warm_start_targets(self, targets, batch):
-        check_warm_start_classes(self, self.classes_[targets[batch.mask]])
 
     def _class_weights(self, targets, batch, incremental):
         return class_weight_vector(self, targets[batch.mask], incremental)

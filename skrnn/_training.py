@@ -38,8 +38,8 @@ __all__ = ["TrainingSet", "PLATEAU_FRACTION", "DIVERGENCE_FACTOR", "TRIVIAL_MARG
 #: signal; scikit-learn's rule, made for feed-forward networks, stops them there.
 PLATEAU_FRACTION = 0.5
 
-#: An epoch whose training loss exceeds by this factor both the best so far and the trivial
-#: loss has diverged.
+#: An epoch whose training loss exceeds by this factor the best so far, the untrained
+#: network's and the trivial loss has diverged.
 DIVERGENCE_FACTOR = 100.0
 
 #: A final training loss above ``(1 - TRIVIAL_MARGIN)`` times the trivial loss is "no better
@@ -148,6 +148,8 @@ def run_epochs(est, data, train_idx, validation, optimizer, *, max_epochs, incre
                     continue
                 data_loss, loss, grads = est._batch_loss_grad(
                     sub, targets, weights, normalizer=rows * mean_weight)
+                if est._first_data_loss is None:  # before any update: the starting point
+                    est._first_data_loss = data_loss * rows * mean_weight / weight_sum
                 norm = est._clip(grads)
                 if not (np.isfinite(loss) and np.isfinite(norm)):
                     est._raise_non_finite(loss)
@@ -201,9 +203,11 @@ def epoch_ends(est, optimizer, loss, data_loss, score):
     reason : {"converged", "diverged"} or None
         None: go on.
     """
-    # Measured against the trivial loss too, so that a spike from a tiny loss is no alarm.
-    reference = max(est._best_data_loss, est._trivial_loss)
-    if data_loss > DIVERGENCE_FACTOR * reference:
+    # Measured against where training started (the untrained network's loss on the first
+    # batch) and the trivial loss too, so that a spike from a tiny loss is no alarm.
+    best = est._best_data_loss if np.isfinite(est._best_data_loss) else 0.0
+    reference = max(best, est._trivial_loss, est._first_data_loss or 0.0)
+    if reference > 0 and data_loss > DIVERGENCE_FACTOR * reference:
         warnings.warn(
             f"Training diverged: the training loss grew from {est._best_data_loss:.4g} to "
             f"{data_loss:.4g} at epoch {est.n_iter_}, and training stopped. The model is "
@@ -212,8 +216,10 @@ def epoch_ends(est, optimizer, loss, data_loss, score):
         return "diverged"
     est._best_data_loss = min(est._best_data_loss, data_loss)
     est._last_data_loss = data_loss
-    if data_loss <= PLATEAU_FRACTION * est._trivial_loss:
-        est._left_plateau = True
+    if est._plateau_exit is None and data_loss <= PLATEAU_FRACTION * est._trivial_loss:
+        # The rule starts counting now: epochs spent on the plateau do not count.
+        est._plateau_exit = est.n_iter_
+        est._no_improvement_count = 0
 
     if score is not None:
         improved = score >= est.best_validation_score_ + est.tol  # False for NaN
@@ -227,7 +233,8 @@ def epoch_ends(est, optimizer, loss, data_loss, score):
     est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
 
     optimizer.iteration_ends(est.t_)
-    if est._no_improvement_count > est.n_iter_no_change and est._left_plateau:
+    on_plateau = est._plateau_exit is None
+    if est._no_improvement_count > est.n_iter_no_change and not on_plateau:
         what = "Validation score" if score is not None else "Training loss"
         msg = (f"{what} did not improve more than tol={est.tol:f} for "
                f"{est.n_iter_no_change} consecutive epochs.")
