@@ -33,7 +33,7 @@ from ._bptt import (
 )
 from ._losses import LOSSES, trivial_loss
 from ._optimizers import LR_SCHEDULES, AdamOptimizer, SGDOptimizer
-from ._sequences import check_sequences
+from ._sequences import check_sequences, length_chunks
 from ._training import TrainingSet, check_outcome, run_epochs
 
 __all__ = ["BaseRecurrentNetwork", "has_stochastic_solver", "training_parameters_doc"]
@@ -137,10 +137,6 @@ def has_stochastic_solver(est):
         raise AttributeError("partial_fit is only available for stochastic optimizers; "
                              f"{est.solver!r} is not stochastic.")
     return True
-
-
-#: Sequences per forward pass at prediction time (bounds memory on large inputs).
-_PREDICT_CHUNK = 1024
 
 
 class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
@@ -764,14 +760,12 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         mask : ndarray of bool of shape (n_timesteps, n_sequences) or None
         """
         W_out, b_out = self.weights_["output.weight"], self.weights_["output.bias"]
-        order = np.argsort(batch.lengths, kind="stable")
         if self._per_step:
             out = np.zeros((batch.n_timesteps, batch.n_sequences, W_out.shape[0]),
                            dtype=W_out.dtype)
         else:
             out = np.empty((batch.n_sequences, W_out.shape[0]), dtype=W_out.dtype)
-        for start in range(0, batch.n_sequences, _PREDICT_CHUNK):
-            idx = order[start: start + _PREDICT_CHUNK]
+        for idx in length_chunks(batch.lengths):  # bounded padding per forward pass
             sub = batch.take(idx)
             res = forward(self._config, self.weights_, sub.X, sub.lengths, keep_cache=False)
             if self._per_step:

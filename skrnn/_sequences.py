@@ -14,7 +14,6 @@ Three forms of ``X`` are accepted (DESIGN section 2):
    ``X[:, :, None]``.
 """
 
-from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
@@ -25,20 +24,22 @@ __all__ = [
     "SequenceBatch",
     "check_sequences",
     "check_step_targets",
+    "length_chunks",
     "restore_structure",
 ]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
 
-@dataclass(frozen=True)
 class SequenceBatch:
     """A padded, time-major batch of sequences.
 
-    Attributes
+    Parameters
     ----------
-    X : ndarray of shape (n_timesteps, n_sequences, n_features)
-        Zero at padded steps; float32 or float64.
+    X : ndarray of shape (n_timesteps, n_sequences, n_features) or None
+        Zero at padded steps; float32 or float64. None when ``seqs`` is given: the padded
+        array is then built on first access of :attr:`X`, so that code which only takes
+        sub-batches (prediction in chunks) never pads every sequence to the longest.
     lengths : ndarray of shape (n_sequences,), dtype intp
         Number of real steps of each sequence (at least 1).
     kind : {"2d", "3d", "ragged"}
@@ -46,33 +47,52 @@ class SequenceBatch:
     n_timesteps_in : int
         Length of the time axis of a 3-D input (padding included); for other forms the
         longest sequence.
+    seqs : list of ndarray of shape (n_timesteps_i, n_features), default=None
+        The validated sequences of a ragged input, all of one float dtype.
     """
 
-    X: np.ndarray
-    lengths: np.ndarray
-    kind: str
-    n_timesteps_in: int
+    __slots__ = ("_X", "lengths", "kind", "n_timesteps_in", "_seqs")
+
+    def __init__(self, X, lengths, kind, n_timesteps_in, seqs=None):
+        if X is None and seqs is None:
+            raise ValueError("SequenceBatch needs X or seqs.")
+        self._X = X
+        self.lengths = lengths
+        self.kind = kind
+        self.n_timesteps_in = n_timesteps_in
+        self._seqs = seqs
+
+    @property
+    def X(self):
+        """ndarray of shape (n_timesteps, n_sequences, n_features), zero at padded steps."""
+        if self._X is None:
+            self._X = _pad(self._seqs, np.arange(len(self._seqs)), self.lengths)
+        return self._X
+
+    @property
+    def dtype(self):
+        return self._X.dtype if self._X is not None else self._seqs[0].dtype
 
     @property
     def n_sequences(self):
-        return self.X.shape[1]
+        return len(self.lengths)
 
     @property
     def n_timesteps(self):
-        return self.X.shape[0]
+        return self._X.shape[0] if self._X is not None else int(self.lengths.max())
 
     @property
     def n_features(self):
-        return self.X.shape[2]
+        return self._X.shape[2] if self._X is not None else self._seqs[0].shape[1]
 
     @property
     def equal_lengths(self):
-        return bool(np.all(self.lengths == self.X.shape[0]))
+        return bool(np.all(self.lengths == self.n_timesteps))
 
     @property
     def mask(self):
         """Boolean array of shape (n_timesteps, n_sequences): True at real steps."""
-        return np.arange(self.X.shape[0])[:, None] < self.lengths[None, :]
+        return np.arange(self.n_timesteps)[:, None] < self.lengths[None, :]
 
     def take(self, indices):
         """Return the sub-batch of the given sequences, trimmed to its longest sequence.
@@ -83,11 +103,63 @@ class SequenceBatch:
         indices = np.asarray(indices)
         lengths = self.lengths[indices]
         T = int(lengths.max())
+        if self._X is None:  # pad only the sequences asked for
+            return SequenceBatch(_pad(self._seqs, indices, lengths), lengths, self.kind,
+                                 self.n_timesteps_in)
         first = int(indices[0])
         if indices.ndim == 1 and np.array_equal(indices, np.arange(first, first + len(indices))):
             return SequenceBatch(self.X[:T, first:first + len(indices)], lengths, self.kind,
                                  self.n_timesteps_in)
         return SequenceBatch(self.X[:T, indices], lengths, self.kind, self.n_timesteps_in)
+
+
+def _pad(seqs, indices, lengths):
+    """Zero-padded time-major array of the sequences ``seqs[indices]``."""
+    first = seqs[int(indices[0])]
+    out = np.zeros((int(lengths.max()), len(indices), first.shape[1]), dtype=first.dtype)
+    for j, i in enumerate(indices):
+        out[: lengths[j], j] = seqs[int(i)]
+    return out
+
+
+def length_chunks(lengths, max_padded_steps=2**17, max_sequences=1024):
+    """Split sequences into chunks of similar length with bounded padded size.
+
+    The sequences are sorted by length and cut greedily so that every chunk holds at most
+    ``max_sequences`` sequences and, once padded to its longest member, at most
+    ``max_padded_steps`` time steps in total. A sequence longer than ``max_padded_steps``
+    forms a chunk on its own. The memory and time of a forward pass over one chunk are then
+    bounded by the budget, whatever the mix of lengths: a few long sequences are never
+    padded together with many short ones.
+
+    Parameters
+    ----------
+    lengths : array-like of shape (n_sequences,)
+        Real steps of each sequence.
+    max_padded_steps : int, default=2**17
+        Budget of ``n_chunk_sequences * longest_length`` per chunk.
+    max_sequences : int, default=1024
+        Most sequences per chunk.
+
+    Returns
+    -------
+    chunks : list of ndarray of dtype intp
+        Indices into ``lengths``; every index appears in exactly one chunk, and within
+        and across chunks the lengths do not decrease.
+    """
+    lengths = np.asarray(lengths)
+    order = np.argsort(lengths, kind="stable")
+    chunks, start, n = [], 0, len(order)
+    while start < n:
+        # Sorted ascending, so a chunk's padded size is its size times its last length;
+        # take the most sequences whose padded size stays within the budget (at least 1).
+        stop = min(start + max_sequences, n)
+        sizes = np.arange(1, stop - start + 1) * lengths[order[start:stop]]
+        fits = int(np.count_nonzero(sizes <= max_padded_steps))
+        stop = start + max(fits, 1)
+        chunks.append(order[start:stop])
+        start = stop
+    return chunks
 
 
 def _estimator_name(estimator):
@@ -234,11 +306,8 @@ def _from_ragged(X, dtype, what="X"):
         seqs.append(a)
     out_dtype = _pick_dtype(np.result_type(*[s.dtype for s in seqs]), dtype)
     lengths = np.array([s.shape[0] for s in seqs], dtype=np.intp)
-    T, n, d = int(lengths.max()), len(seqs), seqs[0].shape[1]
-    Xt = np.zeros((T, n, d), dtype=out_dtype)
-    for i, s in enumerate(seqs):
-        Xt[: s.shape[0], i] = s
-    return SequenceBatch(Xt, lengths, "ragged", T)
+    seqs = [s.astype(out_dtype, copy=False) for s in seqs]
+    return SequenceBatch(None, lengths, "ragged", int(lengths.max()), seqs=seqs)
 
 
 def _pick_dtype(found, dtype):

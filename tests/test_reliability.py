@@ -7,6 +7,7 @@ The bad-input matrix runs over every estimator and every public method that take
 import pathlib
 import pickle
 import re
+import time
 import tracemalloc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from skrnn import GRUTagger, LSTMRegressor, RNNClassifier
 from skrnn._activations import inplace_hard_sigmoid, inplace_sigmoid
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
 from skrnn._losses import log_loss, log_softmax, softmax
-from skrnn._sequences import SequenceBatch, check_sequences
+from skrnn._sequences import SequenceBatch, check_sequences, length_chunks
 
 # (factory, target kind): "label" per sequence, "value" per sequence, "step_label",
 # "step_value" per time step.
@@ -380,6 +381,54 @@ def test_long_sequences_train_and_memory_grows_linearly():
 
     ratio = peak(4000) / peak(2000)
     assert 1.8 < ratio < 2.2
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RNNClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
+    lambda: LSTMRegressor(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
+], ids=["RNNClassifier", "LSTMRegressor"])
+def test_prediction_of_many_short_and_one_long_sequence_is_bounded(make):
+    # 2000 length-1 sequences and one of 20,000 steps: chunks of 1024 sequences padded to
+    # the longest used to take minutes and gigabytes here.
+    rng = np.random.default_rng(0)
+    long = rng.standard_normal((20_000, 1))
+    X = [rng.standard_normal((1, 1)) for _ in range(2000)] + [long]
+    y = np.arange(len(X)) % 2
+    t0 = time.process_time()
+    est = _fit(make(), X, y)
+    epoch = time.process_time() - t0
+
+    t0 = time.process_time()
+    pred = est.predict(X)
+    seconds = time.process_time() - t0
+
+    def traced(fn):
+        tracemalloc.start()
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+
+    peak, peak_long_alone = traced(lambda: est.predict(X)), traced(lambda: est.predict([long]))
+    model = sum(w.nbytes for w in est.weights_.values())
+    assert seconds <= epoch
+    # The long sequence's own forward pass dominates; the short ones add about their output.
+    assert peak <= 2 * (peak_long_alone + pred.nbytes + model)
+    _same(pred[-1:], est.predict([long]))
+    _same(pred[:5], est.predict(X[:5]))
+
+
+def test_length_chunks_bound_the_padded_size():
+    rng = np.random.default_rng(0)
+    lengths = np.concatenate([rng.integers(1, 50, 3000), [20_000, 7]])
+    chunks = length_chunks(lengths, max_padded_steps=4096, max_sequences=256)
+    flat = np.concatenate(chunks)
+    assert sorted(flat.tolist()) == list(range(len(lengths)))
+    assert np.all(np.diff(lengths[flat]) >= 0)
+    for c in chunks:
+        assert len(c) <= 256
+        assert len(c) * lengths[c].max() <= 4096 or len(c) == 1
+    assert [len(c) for c in chunks][-1] == 1  # the long one is alone
 
 
 # ------------------------------------------------------------------ faults

@@ -148,13 +148,29 @@ def test_take_trims_to_longest(rng):
 
 @pytest.mark.parametrize("indices", [[1, 2], [0, 1, 2], [2, 0], [0, 2], [1]])
 def test_take_equals_fancy_indexing_and_views_consecutive_runs(rng, indices):
-    b = check_sequences([rng.standard_normal((L, 2)) for L in (5, 2, 3)])
-    sub = b.take(indices)
+    padded = np.full((3, 5, 2), np.nan)
+    seqs = [rng.standard_normal((L, 2)) for L in (5, 2, 3)]
+    for i, s in enumerate(seqs):
+        padded[i, : len(s)] = s
+    lazy, b = check_sequences(seqs), check_sequences(padded)
+    sub, lazy_sub = b.take(indices), lazy.take(indices)
     T = b.lengths[indices].max()
     np.testing.assert_array_equal(sub.X, b.X[:T, indices])
+    np.testing.assert_array_equal(lazy_sub.X, sub.X)
     np.testing.assert_array_equal(sub.lengths, b.lengths[indices])
     consecutive = np.array_equal(np.diff(indices), np.ones(len(indices) - 1))
     assert np.shares_memory(sub.X, b.X) == consecutive
+
+
+def test_ragged_batch_pads_only_what_is_taken(rng):
+    # A list input is padded lazily: a sub-batch pads its own sequences only, so
+    # prediction in chunks never pads every sequence to the longest one.
+    seqs = [rng.standard_normal((1, 2)) for _ in range(50)] + [rng.standard_normal((900, 2))]
+    b = check_sequences(seqs)
+    assert b.n_timesteps == 900 and b.n_features == 2 and b.dtype == np.float64
+    assert b.take(np.arange(50)).X.shape == (1, 50, 2)
+    assert b._X is None  # nothing padded to 900 steps yet
+    assert b.X.shape == (900, 51, 2) and b.X[1:, 0].sum() == 0
 
 
 # ------------------------------------------------------------------------ step targets
