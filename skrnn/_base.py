@@ -33,6 +33,7 @@ from ._bptt import (
 )
 from ._losses import LOSSES, trivial_loss
 from ._optimizers import LR_SCHEDULES, AdamOptimizer, SGDOptimizer
+from ._params import PositiveInt, check_positive_ints
 from ._sequences import check_sequences, length_chunks
 from ._training import TrainingSet, check_outcome, run_epochs
 
@@ -143,10 +144,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of the trained recurrent estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
+        "hidden_layer_sizes": ["array-like", PositiveInt()],
         "cell": [StrOptions({"rnn", "lstm", "gru", "clockwork"})],
         "activation": [StrOptions({"tanh", "relu"})],
         "recurrent_activation": [StrOptions({"sigmoid", "hard_sigmoid"})],
@@ -154,7 +152,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         "bidirectional": ["boolean"],
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), PositiveInt()],
         "learning_rate": [StrOptions(set(LR_SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -276,18 +274,17 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ architecture
     def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = tuple(int(s) for s in sizes)
-        if len(sizes) == 0 or any(s < 1 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be a positive integer or a non-empty sequence of "
-                f"positive integers; got {self.hidden_layer_sizes!r}."
-            )
-        return sizes
+        return check_positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     def _make_config(self, n_features):
+        periods = self.clock_periods
+        if periods is not None:
+            if self.cell != "clockwork":
+                raise ValueError(
+                    f"clock_periods applies only to cell='clockwork'; got cell={self.cell!r} "
+                    f"with clock_periods={periods!r}. Leave clock_periods=None for other "
+                    "cells.")
+            periods = check_positive_ints(periods, "clock_periods", allow_scalar=False)
         return RecurrentConfig(
             cell=self.cell,
             input_size=n_features,
@@ -296,8 +293,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             activation=self.activation,
             recurrent_activation=self.recurrent_activation,
             reset_after=bool(self.reset_after),
-            clock_periods=(None if self.clock_periods is None
-                           else tuple(int(p) for p in self.clock_periods)),
+            clock_periods=periods,
         )
 
     def _streams(self):

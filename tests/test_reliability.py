@@ -217,6 +217,43 @@ def test_parameters_out_of_range_are_rejected(name):
     assert tried >= 3
 
 
+BAD_PARAMS = [
+    # (id, parameters, error, message pattern): no silent coercion of integers
+    ("layers-none", {"hidden_layer_sizes": (4, None)}, TypeError,
+     r"hidden_layer_sizes .* entry 1 is None"),
+    ("layers-nested", {"hidden_layer_sizes": [[4]]}, TypeError,
+     r"hidden_layer_sizes .* entry 0 is \[4\]"),
+    ("layers-float", {"hidden_layer_sizes": (4.7,)}, TypeError,
+     r"hidden_layer_sizes .* entry 0 is 4.7 \(float\)"),
+    ("layers-str", {"hidden_layer_sizes": ("4",)}, TypeError,
+     r"hidden_layer_sizes .* entry 0 is '4' \(str\)"),
+    ("layers-empty", {"hidden_layer_sizes": ()}, ValueError, "hidden_layer_sizes .* empty"),
+    ("layers-bool", {"hidden_layer_sizes": True}, ValueError, "hidden_layer_sizes"),
+    ("batch-size-bool", {"batch_size": True}, ValueError, r"batch_size.*not a bool"),
+    ("periods-nested", {"cell": "clockwork", "clock_periods": [[1, 2]]}, TypeError,
+     r"clock_periods .* entry 0 is \[1, 2\]"),
+    ("periods-float", {"cell": "clockwork", "clock_periods": (1.5, 3)}, TypeError,
+     r"clock_periods .* entry 0 is 1.5 \(float\)"),
+    ("periods-zero", {"cell": "clockwork", "clock_periods": (0, 2)}, ValueError,
+     r"clock_periods .* entry 0 is 0"),
+    ("periods-other-cell", {"cell": "gru", "clock_periods": (1, 2)}, ValueError,
+     "clock_periods applies only to cell='clockwork'; got cell='gru'"),
+]
+PARAM_CASES = [(name, case) for name in ESTIMATORS if name != "EchoStateRegressor"
+               for case in BAD_PARAMS]
+
+
+@pytest.mark.parametrize("name, case", PARAM_CASES,
+                         ids=[f"{n}-{c[0]}" for n, c in PARAM_CASES])
+def test_bad_integer_parameters_are_errors_not_coercions(name, case):
+    _, params, error, pattern = case
+    make, kind = ESTIMATORS[name]
+    X = _sequences(np.random.default_rng(3))
+    params = {"hidden_layer_sizes": (4,), **params}
+    with pytest.raises(error, match=pattern):
+        make().set_params(**params).fit(X, _targets(kind, X))
+
+
 # ------------------------------------------------------------------ properties
 @st.composite
 def ragged_batches(draw):
