@@ -14,6 +14,7 @@ Three forms of ``X`` are accepted (DESIGN section 2):
    ``X[:, :, None]``.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -29,6 +30,9 @@ __all__ = [
 ]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
+#: A 3-D array with one time step and at least this many features (more than sequences)
+#: gets the channel-first warning; fewer features are a plausible batch of single steps.
+_CHANNEL_FIRST_MIN_FEATURES = 10
 
 
 class SequenceBatch:
@@ -166,8 +170,42 @@ def _estimator_name(estimator):
     return type(estimator).__name__ if estimator is not None else "the estimator"
 
 
+def _unmask(a, what):
+    """A masked array as a float array with NaN at its masked entries.
+
+    The mask means "missing", and missing is NaN in the input contract: whole masked time
+    steps at the end of a sequence of a 3-D array are padding; any other masked value is an
+    error that names its sequence and step, as NaN would be.
+    """
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{what} is a masked array of dtype {a.dtype}; skrnn needs numbers.")
+    dtype = a.dtype if a.dtype in _FLOAT_DTYPES else np.float64
+    return np.ma.filled(a.astype(dtype), np.nan)
+
+
+def _cast(arr, dtype, what):
+    """``arr.astype(dtype)``, raising where a finite value overflows (float64 to float32)."""
+    dtype = np.dtype(dtype)
+    if arr.dtype == dtype:
+        return arr
+    with np.errstate(over="ignore"):
+        out = arr.astype(dtype)
+    if dtype.itemsize < arr.dtype.itemsize:
+        overflow = np.isinf(out) & np.isfinite(arr)
+        if overflow.any():
+            where = np.unravel_index(int(np.argmax(overflow)), arr.shape)
+            raise ValueError(
+                f"{what} has the value {arr[where]:.4g} (at index {tuple(map(int, where))}), "
+                f"too large for {dtype.name} (largest {np.finfo(dtype).max:.4g}), the dtype of "
+                "the model: scale the input, or fit on float64 data."
+            )
+    return out
+
+
 def _as_float_array(a, what):
     """Convert one array-like to a float array, with clear errors for bad dtypes."""
+    if np.ma.isMaskedArray(a):
+        return _unmask(a, what)
     if sp.issparse(a):
         raise TypeError(
             f"{what} is a sparse matrix; skrnn needs dense sequences. Convert it with "
@@ -213,9 +251,20 @@ def _is_ragged_list(X):
     return False
 
 
-def _reject_univariate_ragged(X):
+def _reject_tokens_and_univariate_ragged(X):
+    """Clear errors for lists of 1-D items: raw tokens, or univariate series."""
     if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object):
         items = list(X)
+        for i, x in enumerate(items[:1] if items and np.ndim(items[0]) == 1 else ()):
+            values = x if isinstance(x, (list, tuple)) else np.ravel(x).tolist() \
+                if isinstance(x, np.ndarray) and x.dtype.kind in "OUS" else ()
+            if any(isinstance(v, (str, bytes)) for v in values):
+                raise TypeError(
+                    f"Sequence {i} of X holds text ({values[0]!r}, ...), not numbers. X must "
+                    "hold numeric features for every time step: a list of 2-D arrays "
+                    "(n_timesteps_i, n_features). Encode tokens as numbers first, for "
+                    "example one-hot vectors or embeddings."
+                )
         if items and all(np.ndim(x) == 1 for x in items):
             sizes = {np.shape(x)[0] for x in items}
             if len(sizes) > 1:
@@ -224,6 +273,52 @@ def _reject_univariate_ragged(X):
                     "series, add a feature axis: X = [np.asarray(s)[:, None] for s in X]. "
                     "Each sequence must be 2-D, (n_timesteps_i, n_features)."
                 )
+
+
+def _warn_if_channel_first(shape):
+    n, T, d = shape
+    if T == 1 and d > n and d >= _CHANNEL_FIRST_MIN_FEATURES:
+        warnings.warn(
+            f"X has shape {shape}: it reads as {n} sequences of a single time step with {d} "
+            "features each, so the network has no recurrence. If X is in the channel-first "
+            "layout of sktime and aeon, (n_instances, n_channels, n_timepoints), pass "
+            "X.transpose(0, 2, 1) to get (n_sequences, n_timesteps, n_features).",
+            UserWarning, stacklevel=4,
+        )
+
+
+def _is_nested_frame(X):
+    """True for a DataFrame whose cells hold whole series (sktime's "nested_univ")."""
+    if not (hasattr(X, "columns") and hasattr(X, "to_numpy") and getattr(X, "ndim", 0) == 2):
+        return False
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        return False
+    first = X.iloc[0, 0] if hasattr(X, "iloc") else X.to_numpy()[0, 0]
+    return not isinstance(first, (str, bytes)) and np.ndim(first) >= 1
+
+
+def _nested_frame_to_list(X):
+    """A nested DataFrame (one row per sequence, one column per channel, a series in each
+    cell) as a list of 2-D arrays ``(n_timesteps_i, n_channels)``."""
+    cells = X.to_numpy()
+    seqs = []
+    for i, row in enumerate(cells):
+        if any(isinstance(c, (str, bytes)) or np.ndim(c) != 1 for c in row):
+            raise ValueError(
+                f"Row {i} of the nested DataFrame X has a cell that is not a 1-D series; "
+                "every cell must hold one channel of one sequence. Convert other data "
+                "with [np.column_stack([np.asarray(c) for c in row]) for row in "
+                "X.to_numpy()]."
+            )
+        sizes = [len(c) for c in row]
+        if len(set(sizes)) > 1:
+            raise ValueError(
+                f"Row {i} of the nested DataFrame X has channels of different lengths "
+                f"{dict(zip(map(str, X.columns), sizes))}; the channels of one sequence "
+                "must have the same number of time steps."
+            )
+        seqs.append(np.column_stack([np.asarray(c) for c in row]))
+    return seqs
 
 
 def _set_or_check_n_features(estimator, n_features, reset):
@@ -306,7 +401,7 @@ def _from_ragged(X, dtype, what="X"):
         seqs.append(a)
     out_dtype = _pick_dtype(np.result_type(*[s.dtype for s in seqs]), dtype)
     lengths = np.array([s.shape[0] for s in seqs], dtype=np.intp)
-    seqs = [s.astype(out_dtype, copy=False) for s in seqs]
+    seqs = [_cast(s, out_dtype, f"Sequence {i} of {what}") for i, s in enumerate(seqs)]
     return SequenceBatch(None, lengths, "ragged", int(lengths.max()), seqs=seqs)
 
 
@@ -354,10 +449,15 @@ def check_sequences(X, *, estimator=None, reset=True, dtype=_FLOAT_DTYPES):
         if estimator is not None:  # scikit-learn's own wording for sparse input
             validate_data(estimator, X, reset=reset, accept_sparse=False)
         raise TypeError("A sparse matrix was passed, but dense data is required.")
-    _reject_univariate_ragged(X)
+    if np.ma.isMaskedArray(X):
+        X = _unmask(X, "X")
+    names_from = X
+    if _is_nested_frame(X):
+        X = _nested_frame_to_list(X)
+    _reject_tokens_and_univariate_ragged(X)
     if _is_ragged_list(X):
         if estimator is not None:
-            _check_feature_names(estimator, X, reset=reset)
+            _check_feature_names(estimator, names_from, reset=reset)
         batch = _from_ragged(X, dtype)
         _set_or_check_n_features(estimator, batch.n_features, reset)
         return batch
@@ -371,7 +471,8 @@ def check_sequences(X, *, estimator=None, reset=True, dtype=_FLOAT_DTYPES):
         )
     if ndim == 3:
         arr = _as_float_array(X, "X")
-        arr = arr.astype(_pick_dtype(arr.dtype, dtype), copy=False)
+        arr = _cast(arr, _pick_dtype(arr.dtype, dtype), "X")
+        _warn_if_channel_first(arr.shape)
         if estimator is not None:
             _check_feature_names(estimator, arr, reset=reset)
         batch = _from_3d(arr)
@@ -410,10 +511,12 @@ def check_step_targets(y, batch, *, numeric, allow_multi_output):
     if y is None:
         raise ValueError("This estimator requires y to be passed, but the target y is None.")
     T, n = batch.n_timesteps, batch.n_sequences
+    # A list of per-sequence targets goes with a padded 3-D X too, whether or not its
+    # lengths differ; only rows of the full padded length are read as a padded array.
     if batch.kind == "ragged" or (
-        isinstance(y, (list, tuple)) and batch.kind != "2d"
-        and len(y) == n and any(np.ndim(s) >= 1 for s in y[:1])
-        and len({np.shape(s)[0] for s in y}) > 1
+        isinstance(y, (list, tuple)) and batch.kind == "3d"
+        and len(y) == n and all(np.ndim(s) >= 1 for s in y)
+        and not all(np.shape(s)[0] == batch.n_timesteps_in for s in y)
     ):
         if len(y) != n:
             raise ValueError(

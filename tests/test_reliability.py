@@ -105,6 +105,15 @@ def _inf_inside(rng):
     return X
 
 
+def _nested_frame(rng, uneven=False):
+    pd = pytest.importorskip("pandas")
+    lengths = [4, 2, 3]
+    return pd.DataFrame({
+        f"c{j}": [pd.Series(rng.standard_normal(L + (uneven and j == 1 and i == 0)))
+                  for i, L in enumerate(lengths)]
+        for j in range(N_FEATURES)})
+
+
 BAD_X = [
     # (id, builder, error, message pattern)
     ("nan-inside", _nan_inside, ValueError, "NaN in sequence 1 at step 2"),
@@ -131,6 +140,13 @@ BAD_X = [
     ("sparse", lambda rng: sp.csr_matrix(np.ones((3, N_FEATURES))), TypeError,
      "dense data is required"),
     ("not-array", lambda rng: object(), (TypeError, ValueError), "array"),
+    ("masked-inside", lambda rng: np.ma.masked_where(
+        np.arange(3 * 4 * N_FEATURES).reshape(3, 4, N_FEATURES) == 12, _three_d(rng)),
+     ValueError, "NaN in sequence 1 at step 2"),
+    ("raw-tokens", lambda rng: [["the", "dog"], ["a", "cat", "sat"], ["hi"]], TypeError,
+     "Sequence 0 of X holds text .* Encode tokens as numbers"),
+    ("nested-frame-uneven-channels", lambda rng: _nested_frame(rng, uneven=True), ValueError,
+     "Row 0 of the nested DataFrame X has channels of different lengths"),
 ]
 
 
