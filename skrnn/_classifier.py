@@ -14,6 +14,19 @@ from ._losses import log_softmax, sigmoid, softmax
 
 __all__ = ["RNNClassifier"]
 
+
+def first_missing_label(labels):
+    """Index of the first NaN or None in ``labels`` (1-D), or None if there is none."""
+    if labels.dtype.kind == "f":
+        missing = np.isnan(labels)
+    elif labels.dtype == object:
+        # v != v is True only for NaN (float, NumPy or Decimal).
+        missing = np.fromiter((v is None or v != v for v in labels), bool, len(labels))
+    else:
+        return None
+    return int(np.argmax(missing)) if missing.any() else None
+
+
 def encode_labels(est, labels, first_call, classes=None):
     """Set ``est.classes_`` on the first call and return ``labels`` as class indices.
 
@@ -31,6 +44,11 @@ def encode_labels(est, labels, first_call, classes=None):
     -------
     indices : ndarray of shape (n_labels,), dtype intp
     """
+    bad = first_missing_label(labels)
+    if bad is not None:
+        raise ValueError(
+            f"Input y contains NaN or None (label {bad}); every label must be a class. "
+            "Drop the unlabelled sequences or give them a class of their own.")
     check_classification_targets(labels)
     if first_call:
         est.classes_ = np.unique(np.asarray(classes) if classes is not None else labels)

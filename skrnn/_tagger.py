@@ -5,7 +5,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
 from ._base import BaseRecurrentNetwork, has_stochastic_solver, training_parameters_doc
 from ._classifier import (
@@ -13,6 +13,7 @@ from ._classifier import (
     check_warm_start_classes,
     class_weight_vector,
     encode_labels,
+    first_missing_label,
 )
 from ._losses import softmax
 from ._sequences import check_step_targets, restore_structure
@@ -167,8 +168,16 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
     def _encode_targets(self, y, batch, first_call, classes=None):
         Y = self._step_labels(y, batch)
         mask = batch.mask
+        labels = Y[mask]
+        bad = first_missing_label(labels)
+        if bad is not None:
+            t, i = np.argwhere(mask)[bad]
+            raise ValueError(
+                f"Input y contains NaN or None at step {t} of sequence {i}, a real step of "
+                "X; every real step needs a label. Padding is marked in X (trailing "
+                "all-NaN steps of a 3-D array), and y is ignored there.")
         codes = np.zeros(Y.shape, dtype=np.intp)
-        codes[mask] = encode_labels(self, Y[mask], first_call, classes)
+        codes[mask] = encode_labels(self, labels, first_call, classes)
         return codes, len(self.classes_)
 
     def _check_warm_start_targets(self, targets, batch):
@@ -301,8 +310,9 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         P, mask, batch = self._step_proba(X)
         Y = self._step_labels(y, batch)[mask]
         w = None
-        if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight is not None:  # one weight per sequence, as in fit
+            sw = _check_sample_weight(sample_weight, batch.lengths, dtype=np.float64,
+                                      ensure_non_negative=True)
             w = np.broadcast_to(sw[None, :], mask.shape)[mask]
         return accuracy_score(Y, self.classes_[np.argmax(P, axis=1)], sample_weight=w)
 

@@ -210,6 +210,12 @@ def test_bad_targets_get_a_clear_error(fitted, name):
         with pytest.raises(ValueError, match="NaN"):
             make().fit(X, y_nan)
     if kind in ("label", "step_label"):
+        for missing in (None, np.nan):  # scikit-learn's wording, not a sorting TypeError
+            y_missing = [np.array(v, dtype=object) for v in y] if kind == "step_label" \
+                else np.array(y, dtype=object)
+            y_missing[4] = missing if kind == "label" else np.full(len(y[4]), missing)
+            with pytest.raises(ValueError, match="Input y contains NaN or None"):
+                make().fit(X, y_missing)
         one = ["a"] * len(X) if kind == "label" else [np.full(len(x), "a") for x in X]
         with pytest.raises(ValueError, match="only one class"):
             make().fit(X, one)
