@@ -25,6 +25,7 @@ from skrnn._activations import inplace_hard_sigmoid, inplace_sigmoid
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
 from skrnn._losses import log_loss, log_softmax, softmax
 from skrnn._sequences import SequenceBatch, check_sequences, length_chunks
+from skrnn.preprocessing import PerSequenceScaler, PiecewiseAggregate, SequenceScaler
 
 # (factory, target kind): "label" per sequence, "value" per sequence, "step_label",
 # "step_value" per time step.
@@ -176,6 +177,24 @@ def test_bad_x_gets_a_clear_error_in_every_method(fitted, name, case):
             getattr(est, method)(bad)
     with pytest.raises(error, match=pattern):
         est.score(bad, y)
+
+
+TRANSFORMERS = {"SequenceScaler": SequenceScaler, "PerSequenceScaler": PerSequenceScaler,
+                "PiecewiseAggregate": PiecewiseAggregate}
+TRANSFORMER_CASES = [(name, case) for name in TRANSFORMERS for case in BAD_X]
+
+
+@pytest.mark.parametrize("name, case", TRANSFORMER_CASES,
+                         ids=[f"{n}-{c[0]}" for n, c in TRANSFORMER_CASES])
+def test_bad_x_gets_a_clear_error_in_every_transformer_method(name, case):
+    _, builder, error, pattern = case
+    bad = builder(np.random.default_rng(0))
+    make = TRANSFORMERS[name]
+    fitted = make().fit(_sequences(np.random.default_rng(1)))
+    for call in (lambda: make().fit(bad), lambda: make().fit_transform(bad),
+                 lambda: fitted.transform(bad)):
+        with pytest.raises(error, match=pattern):
+            call()
 
 
 @pytest.mark.parametrize("name", list(ESTIMATORS))
