@@ -65,7 +65,9 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
     See Also
     --------
     RNNClassifier : One label per sequence.
-    skrnn.metrics : Flat (per-step) metrics and scorers for cross-validation.
+    skrnn.metrics.FLAT_SCORERS : Per-step scorers for ``cross_validate`` and
+        ``GridSearchCV`` (``scoring="accuracy"`` does not work on per-step labels).
+    skrnn.metrics.flat_accuracy_score : Token accuracy of per-step predictions.
 
     Notes
     -----
@@ -79,7 +81,20 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
     Scikit-learn's splitters work on ragged targets unchanged: a list of label arrays is
     target type ``"unknown"`` (equal lengths: ``"multiclass-multioutput"``), so
     ``GridSearchCV``/``cross_validate`` use ``KFold`` over whole sequences. ``score`` is token
-    accuracy over real steps; for other metrics use :mod:`skrnn.metrics`.
+    accuracy over real steps.
+
+    **Scoring in cross-validation.** ``scoring=None`` uses ``score`` (token accuracy). A
+    scikit-learn scorer name such as ``scoring="accuracy"`` or ``"f1_macro"`` does not
+    score tags: its metric expects one label per sample, not one per time step. Sequences
+    of different lengths make every fold fail with ``"unknown is not supported"`` (the
+    scores are NaN, with a "Scoring failed" warning); equal lengths with more than two tags
+    fail with ``"multiclass-multioutput is not supported"``; equal lengths with the tags 0
+    and 1 *silently* give another metric, the fraction of sequences tagged right at every
+    step. Use the flat scorers of :mod:`skrnn.metrics`, which score every real step::
+
+        from skrnn.metrics import FLAT_SCORERS
+        cross_validate(GRUTagger(), X, y, scoring={{"acc": FLAT_SCORERS["accuracy"],
+                                                   "f1": FLAT_SCORERS["f1_macro"]}})
 
     Examples
     --------

@@ -11,6 +11,15 @@ the same name, so per-step scores can be used with ``cross_validate``, ``GridSea
     from skrnn.metrics import FLAT_SCORERS
     cross_validate(GRUTagger(), X, y, scoring={"acc": FLAT_SCORERS["accuracy"],
                                                "f1": FLAT_SCORERS["f1_macro"]})
+
+scikit-learn's own scorer names (``scoring="accuracy"``) do not work on per-step labels:
+they fail with "unknown is not supported" or "multiclass-multioutput is not supported", or,
+for equal-length 0/1 tags, compute the fraction of whole sequences tagged right. Use the
+scorers of :data:`FLAT_SCORERS` under the same names.
+
+The flat metrics accept ``y_true`` and ``y_pred`` in one structure, or a list of per-sequence
+labels with predictions padded to ``(n_sequences, n_timesteps)`` (``predict`` on a NaN-padded
+3-D ``X``). Padding is NaN or None, and ``""`` in ``y_true`` where the prediction is padding.
 """
 
 import numpy as np
@@ -142,7 +151,8 @@ flat_classification_report = _flat(_sk.classification_report)
 flat_r2_score = _flat(_sk.r2_score)
 flat_mean_squared_error = _flat(_sk.mean_squared_error)
 
-#: Ready-made scorers for ``scoring=`` in scikit-learn's model selection tools.
+#: Ready-made scorers for ``scoring=`` in scikit-learn's model selection tools, under
+#: scikit-learn's names; use them instead of ``scoring="accuracy"`` and the like.
 FLAT_SCORERS = {
     "accuracy": make_scorer(flat_accuracy_score),
     "f1_macro": make_scorer(flat_f1_score, average="macro"),

@@ -222,3 +222,26 @@ def test_missing_tags_at_real_steps_name_the_step(rng, bad, where):
     y[2][1] = bad
     with pytest.raises(ValueError, match=f"Input y contains NaN or None at {where}"):
         GRUTagger(max_iter=1).fit(X, y)
+
+
+def test_sklearn_scorer_names_do_not_score_tags_as_the_docstring_says(rng):
+    # The three failure modes the docstring and the input-contract page describe, next to
+    # the flat scorer that works; if scikit-learn changes them, the docs must change too.
+    X = rng.standard_normal((20, 5, 1))
+    y01 = (X[:, :, 0] > 0).astype(int)
+    y3 = np.digitize(X[:, :, 0], [-0.5, 0.5])
+    ragged = [x[: 3 + i % 3] for i, x in enumerate(X)]
+    y_ragged = [t[: len(x)] for t, x in zip(y01, ragged)]
+    est = GRUTagger(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(ValueError, match="unknown is not supported"):
+            cross_validate(est, ragged, y_ragged, scoring="accuracy", cv=2,
+                           error_score="raise")
+        with pytest.raises(ValueError, match="multiclass-multioutput is not supported"):
+            cross_validate(est, X, y3, scoring="accuracy", cv=2, error_score="raise")
+        subset = cross_validate(est, X, y01, scoring="accuracy", cv=2)["test_score"]
+        flat = cross_validate(est, X, y01, scoring=FLAT_SCORERS["accuracy"], cv=2)
+        default = cross_validate(est, X, y01, cv=2)
+    np.testing.assert_allclose(flat["test_score"], default["test_score"])
+    assert np.all(subset < flat["test_score"])  # whole sequences right, not steps
