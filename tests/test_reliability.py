@@ -295,6 +295,33 @@ def test_bad_integer_parameters_are_errors_not_coercions(name, case):
         make().set_params(**params).fit(X, _targets(kind, X))
 
 
+@pytest.mark.parametrize("name", [n for n in ESTIMATORS if n != "EchoStateRegressor"])
+def test_float32_model_rejects_values_beyond_float32_in_every_form(name):
+    make, kind = ESTIMATORS[name]
+    X = [x.astype(np.float32) for x in _sequences(np.random.default_rng(4))]
+    est = _fit(make(), X, _targets(kind, X))
+    assert est.weights_["output.bias"].dtype == np.float32
+    big = [x.astype(np.float64) for x in X[:3]]
+    big[1][0, 0] = 1e39
+    padded = np.full((3, max(len(x) for x in big), N_FEATURES), np.nan)
+    for i, x in enumerate(big):
+        padded[i, : len(x)] = x
+    for form in (big, padded):
+        with pytest.raises(ValueError, match="too large for float32"):
+            est.predict(form)
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_channel_first_shape_warns_in_fit(name):
+    make, kind = ESTIMATORS[name]
+    X = np.random.default_rng(5).standard_normal((12, 1, 30))  # (n, channels, T)
+    y = _targets(kind, list(X.transpose(0, 2, 1)))
+    if kind in ("step_label", "step_value"):  # one step per sequence, as X reads
+        y = np.array([t[:1] for t in y])
+    with pytest.warns(UserWarning, match=r"channel-first .* X.transpose\(0, 2, 1\)"):
+        _fit(make(), X, y)
+
+
 # ------------------------------------------------------------------ properties
 @st.composite
 def ragged_batches(draw):
