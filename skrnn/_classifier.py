@@ -27,6 +27,15 @@ def first_missing_label(labels):
     return int(np.argmax(missing)) if missing.any() else None
 
 
+def check_no_missing_labels(labels):
+    """Raise scikit-learn's "Input y contains NaN" (naming the label) for NaN or None."""
+    bad = first_missing_label(labels)
+    if bad is not None:
+        raise ValueError(
+            f"Input y contains NaN or None (label {bad}); every label must be a class. "
+            "Drop the unlabelled sequences or give them a class of their own.")
+
+
 def encode_labels(est, labels, first_call, classes=None):
     """Set ``est.classes_`` on the first call and return ``labels`` as class indices.
 
@@ -44,11 +53,7 @@ def encode_labels(est, labels, first_call, classes=None):
     -------
     indices : ndarray of shape (n_labels,), dtype intp
     """
-    bad = first_missing_label(labels)
-    if bad is not None:
-        raise ValueError(
-            f"Input y contains NaN or None (label {bad}); every label must be a class. "
-            "Drop the unlabelled sequences or give them a class of their own.")
+    check_no_missing_labels(labels)
     check_classification_targets(labels)
     if first_call:
         est.classes_ = np.unique(np.asarray(classes) if classes is not None else labels)
@@ -247,6 +252,8 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        if np.ndim(y) == 1:  # before type_of_target, which fails to sort None among str
+            check_no_missing_labels(np.asarray(y))
         if first_call:
             self._multilabel = type_of_target(y) == "multilabel-indicator"
         if self._multilabel:
