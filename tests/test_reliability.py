@@ -322,6 +322,16 @@ def test_channel_first_shape_warns_in_fit(name):
         _fit(make(), X, y)
 
 
+def test_early_stopping_split_error_names_validation_fraction():
+    rng = np.random.default_rng(6)
+    X = [rng.standard_normal((3, N_FEATURES)) for _ in range(12)]
+    y = ["a", "b", "c"] * 4  # a stratified 10% split cannot hold one of each of 3 classes
+    est = RNNClassifier(hidden_layer_sizes=(4,), early_stopping=True, max_iter=2,
+                        validation_fraction=0.1, random_state=0)
+    with pytest.raises(ValueError, match=r"validation_fraction=0.1.*(classes|early_stopping)"):
+        est.fit(X, y)
+
+
 # ------------------------------------------------------------------ properties
 @st.composite
 def ragged_batches(draw):
