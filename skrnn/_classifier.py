@@ -252,8 +252,9 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        if np.ndim(y) == 1:  # before type_of_target, which fails to sort None among str
-            check_no_missing_labels(np.asarray(y))
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 1:  # before type_of_target, which fails to sort None among str
+            check_no_missing_labels(y_arr)
         if first_call:
             self._multilabel = type_of_target(y) == "multilabel-indicator"
         if self._multilabel:
