@@ -33,7 +33,8 @@ from ._bptt import (
 )
 from ._losses import LOSSES, trivial_loss
 from ._optimizers import LR_SCHEDULES, AdamOptimizer, SGDOptimizer
-from ._sequences import check_sequences
+from ._params import PositiveInt, check_positive_ints
+from ._sequences import check_sequences, length_chunks
 from ._training import TrainingSet, check_outcome, run_epochs
 
 __all__ = ["BaseRecurrentNetwork", "has_stochastic_solver", "training_parameters_doc"]
@@ -144,18 +145,12 @@ def has_stochastic_solver(est):
 #: 200 leaves digits read row by row below 0.97 at max_iter; see docs/fitting.rst).
 _AUTO_BATCH_SIZE = 32
 
-#: Sequences per forward pass at prediction time (bounds memory on large inputs).
-_PREDICT_CHUNK = 1024
-
 
 class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
     """Shared machinery of the trained recurrent estimators. Not for direct use."""
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
+        "hidden_layer_sizes": ["array-like", PositiveInt()],
         "cell": [StrOptions({"rnn", "lstm", "gru", "clockwork"})],
         "activation": [StrOptions({"tanh", "relu"})],
         "recurrent_activation": [StrOptions({"sigmoid", "hard_sigmoid"})],
@@ -163,7 +158,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         "bidirectional": ["boolean"],
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), PositiveInt()],
         "learning_rate": [StrOptions(set(LR_SCHEDULES))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -284,18 +279,17 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------------ architecture
     def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = tuple(int(s) for s in sizes)
-        if len(sizes) == 0 or any(s < 1 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be a positive integer or a non-empty sequence of "
-                f"positive integers; got {self.hidden_layer_sizes!r}."
-            )
-        return sizes
+        return check_positive_ints(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     def _make_config(self, n_features):
+        periods = self.clock_periods
+        if periods is not None:
+            if self.cell != "clockwork":
+                raise ValueError(
+                    f"clock_periods applies only to cell='clockwork'; got cell={self.cell!r} "
+                    f"with clock_periods={periods!r}. Leave clock_periods=None for other "
+                    "cells.")
+            periods = check_positive_ints(periods, "clock_periods", allow_scalar=False)
         return RecurrentConfig(
             cell=self.cell,
             input_size=n_features,
@@ -304,8 +298,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             activation=self.activation,
             recurrent_activation=self.recurrent_activation,
             reset_after=bool(self.reset_after),
-            clock_periods=(None if self.clock_periods is None
-                           else tuple(int(p) for p in self.clock_periods)),
+            clock_periods=periods,
         )
 
     def _streams(self):
@@ -469,7 +462,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         weights = self._target_weights(sample_weight, targets, batch, incremental)
         if first_call:
             self._rngs = self._streams()
-            self._initialize(config, n_outputs, batch.X.dtype)
+            self._initialize(config, n_outputs, batch.dtype)
         elif not hasattr(self, "_rngs"):  # e.g. unpickled: new streams, same weights
             self._rngs = self._streams()
         data = TrainingSet(batch, targets, weights, self._per_step)
@@ -487,11 +480,11 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         weights : ndarray of shape (n_sequences,) or, per step, (n_timesteps, n_sequences)
             with zeros on padding.
         """
-        # One weight per sequence; the batch's axis 1 is the sequence axis.
-        sw = _check_sample_weight(sample_weight, batch.X[0], dtype=batch.X.dtype,
+        # One weight per sequence (lengths has one entry per sequence).
+        sw = _check_sample_weight(sample_weight, batch.lengths, dtype=batch.dtype,
                                   ensure_non_negative=True)
         if self._per_step:
-            sw = np.where(batch.mask, sw[None, :], 0).astype(batch.X.dtype, copy=False)
+            sw = np.where(batch.mask, sw[None, :], 0).astype(batch.dtype, copy=False)
         class_weights = self._class_weights(targets, batch, incremental)
         if class_weights is not None:
             sw = sw * class_weights.astype(sw.dtype)[targets]
@@ -770,14 +763,12 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         mask : ndarray of bool of shape (n_timesteps, n_sequences) or None
         """
         W_out, b_out = self.weights_["output.weight"], self.weights_["output.bias"]
-        order = np.argsort(batch.lengths, kind="stable")
         if self._per_step:
             out = np.zeros((batch.n_timesteps, batch.n_sequences, W_out.shape[0]),
                            dtype=W_out.dtype)
         else:
             out = np.empty((batch.n_sequences, W_out.shape[0]), dtype=W_out.dtype)
-        for start in range(0, batch.n_sequences, _PREDICT_CHUNK):
-            idx = order[start: start + _PREDICT_CHUNK]
+        for idx in length_chunks(batch.lengths):  # bounded padding per forward pass
             sub = batch.take(idx)
             res = forward(self._config, self.weights_, sub.X, sub.lengths, keep_cache=False)
             if self._per_step:

@@ -14,6 +14,28 @@ from ._losses import log_softmax, sigmoid, softmax
 
 __all__ = ["RNNClassifier"]
 
+
+def first_missing_label(labels):
+    """Index of the first NaN or None in ``labels`` (1-D), or None if there is none."""
+    if labels.dtype.kind == "f":
+        missing = np.isnan(labels)
+    elif labels.dtype == object:
+        # v != v is True only for NaN (float, NumPy or Decimal).
+        missing = np.fromiter((v is None or v != v for v in labels), bool, len(labels))
+    else:
+        return None
+    return int(np.argmax(missing)) if missing.any() else None
+
+
+def check_no_missing_labels(labels):
+    """Raise scikit-learn's "Input y contains NaN" (naming the label) for NaN or None."""
+    bad = first_missing_label(labels)
+    if bad is not None:
+        raise ValueError(
+            f"Input y contains NaN or None (label {bad}); every label must be a class. "
+            "Drop the unlabelled sequences or give them a class of their own.")
+
+
 def encode_labels(est, labels, first_call, classes=None):
     """Set ``est.classes_`` on the first call and return ``labels`` as class indices.
 
@@ -31,6 +53,7 @@ def encode_labels(est, labels, first_call, classes=None):
     -------
     indices : ndarray of shape (n_labels,), dtype intp
     """
+    check_no_missing_labels(labels)
     check_classification_targets(labels)
     if first_call:
         est.classes_ = np.unique(np.asarray(classes) if classes is not None else labels)
@@ -229,6 +252,9 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 1:  # before type_of_target, which fails to sort None among str
+            check_no_missing_labels(y_arr)
         if first_call:
             self._multilabel = type_of_target(y) == "multilabel-indicator"
         if self._multilabel:
@@ -244,7 +270,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
 
     def _encode_multilabel(self, y, batch, first_call, classes):
         """A 0/1 indicator matrix (n_sequences, n_labels): one sigmoid output per label."""
-        Y = check_array(y, dtype=batch.X.dtype, input_name="y")
+        Y = check_array(y, dtype=batch.dtype, input_name="y")
         if Y.shape[0] != batch.n_sequences:
             raise ValueError(f"X has {batch.n_sequences} sequences but y has {Y.shape[0]} "
                              "rows; they must match.")

@@ -130,7 +130,7 @@ class LSTMRegressor(RegressorMixin, BaseRecurrentNetwork):
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        y = check_array(y, ensure_2d=False, dtype=batch.X.dtype, input_name="y")
+        y = check_array(y, ensure_2d=False, dtype=batch.dtype, input_name="y")
         if y.ndim not in (1, 2):
             raise ValueError(f"y must have shape (n_sequences,) or (n_sequences, n_outputs); "
                              f"got {y.ndim} dimensions.")

@@ -14,7 +14,7 @@ Three forms of ``X`` are accepted (DESIGN section 2):
    ``X[:, :, None]``.
 """
 
-from dataclasses import dataclass
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -25,20 +25,25 @@ __all__ = [
     "SequenceBatch",
     "check_sequences",
     "check_step_targets",
+    "length_chunks",
     "restore_structure",
 ]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
+#: A 3-D array with one time step and at least this many features (more than sequences)
+#: gets the channel-first warning; fewer features are a plausible batch of single steps.
+_CHANNEL_FIRST_MIN_FEATURES = 10
 
 
-@dataclass(frozen=True)
 class SequenceBatch:
     """A padded, time-major batch of sequences.
 
-    Attributes
+    Parameters
     ----------
-    X : ndarray of shape (n_timesteps, n_sequences, n_features)
-        Zero at padded steps; float32 or float64.
+    X : ndarray of shape (n_timesteps, n_sequences, n_features) or None
+        Zero at padded steps; float32 or float64. None when ``seqs`` is given: the padded
+        array is then built on first access of :attr:`X`, so that code which only takes
+        sub-batches (prediction in chunks) never pads every sequence to the longest.
     lengths : ndarray of shape (n_sequences,), dtype intp
         Number of real steps of each sequence (at least 1).
     kind : {"2d", "3d", "ragged"}
@@ -46,33 +51,52 @@ class SequenceBatch:
     n_timesteps_in : int
         Length of the time axis of a 3-D input (padding included); for other forms the
         longest sequence.
+    seqs : list of ndarray of shape (n_timesteps_i, n_features), default=None
+        The validated sequences of a ragged input, all of one float dtype.
     """
 
-    X: np.ndarray
-    lengths: np.ndarray
-    kind: str
-    n_timesteps_in: int
+    __slots__ = ("_X", "lengths", "kind", "n_timesteps_in", "_seqs")
+
+    def __init__(self, X, lengths, kind, n_timesteps_in, seqs=None):
+        if X is None and seqs is None:
+            raise ValueError("SequenceBatch needs X or seqs.")
+        self._X = X
+        self.lengths = lengths
+        self.kind = kind
+        self.n_timesteps_in = n_timesteps_in
+        self._seqs = seqs
+
+    @property
+    def X(self):
+        """ndarray of shape (n_timesteps, n_sequences, n_features), zero at padded steps."""
+        if self._X is None:
+            self._X = _pad(self._seqs, np.arange(len(self._seqs)), self.lengths)
+        return self._X
+
+    @property
+    def dtype(self):
+        return self._X.dtype if self._X is not None else self._seqs[0].dtype
 
     @property
     def n_sequences(self):
-        return self.X.shape[1]
+        return len(self.lengths)
 
     @property
     def n_timesteps(self):
-        return self.X.shape[0]
+        return self._X.shape[0] if self._X is not None else int(self.lengths.max())
 
     @property
     def n_features(self):
-        return self.X.shape[2]
+        return self._X.shape[2] if self._X is not None else self._seqs[0].shape[1]
 
     @property
     def equal_lengths(self):
-        return bool(np.all(self.lengths == self.X.shape[0]))
+        return bool(np.all(self.lengths == self.n_timesteps))
 
     @property
     def mask(self):
         """Boolean array of shape (n_timesteps, n_sequences): True at real steps."""
-        return np.arange(self.X.shape[0])[:, None] < self.lengths[None, :]
+        return np.arange(self.n_timesteps)[:, None] < self.lengths[None, :]
 
     def take(self, indices):
         """Return the sub-batch of the given sequences, trimmed to its longest sequence.
@@ -83,6 +107,9 @@ class SequenceBatch:
         indices = np.asarray(indices)
         lengths = self.lengths[indices]
         T = int(lengths.max())
+        if self._X is None:  # pad only the sequences asked for
+            return SequenceBatch(_pad(self._seqs, indices, lengths), lengths, self.kind,
+                                 self.n_timesteps_in)
         first = int(indices[0])
         if indices.ndim == 1 and np.array_equal(indices, np.arange(first, first + len(indices))):
             return SequenceBatch(self.X[:T, first:first + len(indices)], lengths, self.kind,
@@ -90,12 +117,95 @@ class SequenceBatch:
         return SequenceBatch(self.X[:T, indices], lengths, self.kind, self.n_timesteps_in)
 
 
+def _pad(seqs, indices, lengths):
+    """Zero-padded time-major array of the sequences ``seqs[indices]``."""
+    first = seqs[int(indices[0])]
+    out = np.zeros((int(lengths.max()), len(indices), first.shape[1]), dtype=first.dtype)
+    for j, i in enumerate(indices):
+        out[: lengths[j], j] = seqs[int(i)]
+    return out
+
+
+def length_chunks(lengths, max_padded_steps=2**17, max_sequences=1024):
+    """Split sequences into chunks of similar length with bounded padded size.
+
+    The sequences are sorted by length and cut greedily so that every chunk holds at most
+    ``max_sequences`` sequences and, once padded to its longest member, at most
+    ``max_padded_steps`` time steps in total. A sequence longer than ``max_padded_steps``
+    forms a chunk on its own. The memory and time of a forward pass over one chunk are then
+    bounded by the budget, whatever the mix of lengths: a few long sequences are never
+    padded together with many short ones.
+
+    Parameters
+    ----------
+    lengths : array-like of shape (n_sequences,)
+        Real steps of each sequence.
+    max_padded_steps : int, default=2**17
+        Budget of ``n_chunk_sequences * longest_length`` per chunk.
+    max_sequences : int, default=1024
+        Most sequences per chunk.
+
+    Returns
+    -------
+    chunks : list of ndarray of dtype intp
+        Indices into ``lengths``; every index appears in exactly one chunk, and within
+        and across chunks the lengths do not decrease.
+    """
+    lengths = np.asarray(lengths)
+    order = np.argsort(lengths, kind="stable")
+    chunks, start, n = [], 0, len(order)
+    while start < n:
+        # Sorted ascending, so a chunk's padded size is its size times its last length;
+        # take the most sequences whose padded size stays within the budget (at least 1).
+        stop = min(start + max_sequences, n)
+        sizes = np.arange(1, stop - start + 1) * lengths[order[start:stop]]
+        fits = int(np.count_nonzero(sizes <= max_padded_steps))
+        stop = start + max(fits, 1)
+        chunks.append(order[start:stop])
+        start = stop
+    return chunks
+
+
 def _estimator_name(estimator):
     return type(estimator).__name__ if estimator is not None else "the estimator"
 
 
+def _unmask(a, what):
+    """A masked array as a float array with NaN at its masked entries.
+
+    The mask means "missing", and missing is NaN in the input contract: whole masked time
+    steps at the end of a sequence of a 3-D array are padding; any other masked value is an
+    error that names its sequence and step, as NaN would be.
+    """
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{what} is a masked array of dtype {a.dtype}; skrnn needs numbers.")
+    dtype = a.dtype if a.dtype in _FLOAT_DTYPES else np.float64
+    return np.ma.filled(a.astype(dtype), np.nan)
+
+
+def _cast(arr, dtype, what):
+    """``arr.astype(dtype)``, raising where a finite value overflows (float64 to float32)."""
+    dtype = np.dtype(dtype)
+    if arr.dtype == dtype:
+        return arr
+    with np.errstate(over="ignore"):
+        out = arr.astype(dtype)
+    if dtype.itemsize < arr.dtype.itemsize:
+        overflow = np.isinf(out) & np.isfinite(arr)
+        if overflow.any():
+            where = np.unravel_index(int(np.argmax(overflow)), arr.shape)
+            raise ValueError(
+                f"{what} has the value {arr[where]:.4g} (at index {tuple(map(int, where))}), "
+                f"too large for {dtype.name} (largest {np.finfo(dtype).max:.4g}), the dtype of "
+                "the model: scale the input, or fit on float64 data."
+            )
+    return out
+
+
 def _as_float_array(a, what):
     """Convert one array-like to a float array, with clear errors for bad dtypes."""
+    if np.ma.isMaskedArray(a):
+        return _unmask(a, what)
     if sp.issparse(a):
         raise TypeError(
             f"{what} is a sparse matrix; skrnn needs dense sequences. Convert it with "
@@ -141,9 +251,20 @@ def _is_ragged_list(X):
     return False
 
 
-def _reject_univariate_ragged(X):
+def _reject_tokens_and_univariate_ragged(X):
+    """Clear errors for lists of 1-D items: raw tokens, or univariate series."""
     if isinstance(X, (list, tuple)) or (isinstance(X, np.ndarray) and X.dtype == object):
         items = list(X)
+        for i, x in enumerate(items[:1] if items and np.ndim(items[0]) == 1 else ()):
+            values = x if isinstance(x, (list, tuple)) else np.ravel(x).tolist() \
+                if isinstance(x, np.ndarray) and x.dtype.kind in "OUS" else ()
+            if any(isinstance(v, (str, bytes)) for v in values):
+                raise TypeError(
+                    f"Sequence {i} of X holds text ({values[0]!r}, ...), not numbers. X must "
+                    "hold numeric features for every time step: a list of 2-D arrays "
+                    "(n_timesteps_i, n_features). Encode tokens as numbers first, for "
+                    "example one-hot vectors or embeddings."
+                )
         if items and all(np.ndim(x) == 1 for x in items):
             sizes = {np.shape(x)[0] for x in items}
             if len(sizes) > 1:
@@ -152,6 +273,52 @@ def _reject_univariate_ragged(X):
                     "series, add a feature axis: X = [np.asarray(s)[:, None] for s in X]. "
                     "Each sequence must be 2-D, (n_timesteps_i, n_features)."
                 )
+
+
+def _warn_if_channel_first(shape):
+    n, T, d = shape
+    if T == 1 and d > n and d >= _CHANNEL_FIRST_MIN_FEATURES:
+        warnings.warn(
+            f"X has shape {shape}: it reads as {n} sequences of a single time step with {d} "
+            "features each, so the network has no recurrence. If X is in the channel-first "
+            "layout of sktime and aeon, (n_instances, n_channels, n_timepoints), pass "
+            "X.transpose(0, 2, 1) to get (n_sequences, n_timesteps, n_features).",
+            UserWarning, stacklevel=4,
+        )
+
+
+def _is_nested_frame(X):
+    """True for a DataFrame whose cells hold whole series (sktime's "nested_univ")."""
+    if not (hasattr(X, "columns") and hasattr(X, "to_numpy") and getattr(X, "ndim", 0) == 2):
+        return False
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        return False
+    first = X.iloc[0, 0] if hasattr(X, "iloc") else X.to_numpy()[0, 0]
+    return not isinstance(first, (str, bytes)) and np.ndim(first) >= 1
+
+
+def _nested_frame_to_list(X):
+    """A nested DataFrame (one row per sequence, one column per channel, a series in each
+    cell) as a list of 2-D arrays ``(n_timesteps_i, n_channels)``."""
+    cells = X.to_numpy()
+    seqs = []
+    for i, row in enumerate(cells):
+        if any(isinstance(c, (str, bytes)) or np.ndim(c) != 1 for c in row):
+            raise ValueError(
+                f"Row {i} of the nested DataFrame X has a cell that is not a 1-D series; "
+                "every cell must hold one channel of one sequence. Convert other data "
+                "with [np.column_stack([np.asarray(c) for c in row]) for row in "
+                "X.to_numpy()]."
+            )
+        sizes = [len(c) for c in row]
+        if len(set(sizes)) > 1:
+            raise ValueError(
+                f"Row {i} of the nested DataFrame X has channels of different lengths "
+                f"{dict(zip(map(str, X.columns), sizes))}; the channels of one sequence "
+                "must have the same number of time steps."
+            )
+        seqs.append(np.column_stack([np.asarray(c) for c in row]))
+    return seqs
 
 
 def _set_or_check_n_features(estimator, n_features, reset):
@@ -234,11 +401,8 @@ def _from_ragged(X, dtype, what="X"):
         seqs.append(a)
     out_dtype = _pick_dtype(np.result_type(*[s.dtype for s in seqs]), dtype)
     lengths = np.array([s.shape[0] for s in seqs], dtype=np.intp)
-    T, n, d = int(lengths.max()), len(seqs), seqs[0].shape[1]
-    Xt = np.zeros((T, n, d), dtype=out_dtype)
-    for i, s in enumerate(seqs):
-        Xt[: s.shape[0], i] = s
-    return SequenceBatch(Xt, lengths, "ragged", T)
+    seqs = [_cast(s, out_dtype, f"Sequence {i} of {what}") for i, s in enumerate(seqs)]
+    return SequenceBatch(None, lengths, "ragged", int(lengths.max()), seqs=seqs)
 
 
 def _pick_dtype(found, dtype):
@@ -285,10 +449,15 @@ def check_sequences(X, *, estimator=None, reset=True, dtype=_FLOAT_DTYPES):
         if estimator is not None:  # scikit-learn's own wording for sparse input
             validate_data(estimator, X, reset=reset, accept_sparse=False)
         raise TypeError("A sparse matrix was passed, but dense data is required.")
-    _reject_univariate_ragged(X)
+    if np.ma.isMaskedArray(X):
+        X = _unmask(X, "X")
+    names_from = X
+    if _is_nested_frame(X):
+        X = _nested_frame_to_list(X)
+    _reject_tokens_and_univariate_ragged(X)
     if _is_ragged_list(X):
         if estimator is not None:
-            _check_feature_names(estimator, X, reset=reset)
+            _check_feature_names(estimator, names_from, reset=reset)
         batch = _from_ragged(X, dtype)
         _set_or_check_n_features(estimator, batch.n_features, reset)
         return batch
@@ -302,7 +471,8 @@ def check_sequences(X, *, estimator=None, reset=True, dtype=_FLOAT_DTYPES):
         )
     if ndim == 3:
         arr = _as_float_array(X, "X")
-        arr = arr.astype(_pick_dtype(arr.dtype, dtype), copy=False)
+        arr = _cast(arr, _pick_dtype(arr.dtype, dtype), "X")
+        _warn_if_channel_first(arr.shape)
         if estimator is not None:
             _check_feature_names(estimator, arr, reset=reset)
         batch = _from_3d(arr)
@@ -341,10 +511,12 @@ def check_step_targets(y, batch, *, numeric, allow_multi_output):
     if y is None:
         raise ValueError("This estimator requires y to be passed, but the target y is None.")
     T, n = batch.n_timesteps, batch.n_sequences
+    # A list of per-sequence targets goes with a padded 3-D X too, whether or not its
+    # lengths differ; only rows of the full padded length are read as a padded array.
     if batch.kind == "ragged" or (
-        isinstance(y, (list, tuple)) and batch.kind != "2d"
-        and len(y) == n and any(np.ndim(s) >= 1 for s in y[:1])
-        and len({np.shape(s)[0] for s in y}) > 1
+        isinstance(y, (list, tuple)) and batch.kind == "3d"
+        and len(y) == n and all(np.ndim(s) >= 1 for s in y)
+        and not all(np.shape(s)[0] == batch.n_timesteps_in for s in y)
     ):
         if len(y) != n:
             raise ValueError(

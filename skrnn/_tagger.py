@@ -5,7 +5,7 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
 from ._base import BaseRecurrentNetwork, has_stochastic_solver, training_parameters_doc
 from ._classifier import (
@@ -13,6 +13,7 @@ from ._classifier import (
     check_warm_start_classes,
     class_weight_vector,
     encode_labels,
+    first_missing_label,
 )
 from ._losses import softmax
 from ._sequences import check_step_targets, restore_structure
@@ -64,7 +65,9 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
     See Also
     --------
     RNNClassifier : One label per sequence.
-    skrnn.metrics : Flat (per-step) metrics and scorers for cross-validation.
+    skrnn.metrics.FLAT_SCORERS : Per-step scorers for ``cross_validate`` and
+        ``GridSearchCV`` (``scoring="accuracy"`` does not work on per-step labels).
+    skrnn.metrics.flat_accuracy_score : Token accuracy of per-step predictions.
 
     Notes
     -----
@@ -78,7 +81,20 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
     Scikit-learn's splitters work on ragged targets unchanged: a list of label arrays is
     target type ``"unknown"`` (equal lengths: ``"multiclass-multioutput"``), so
     ``GridSearchCV``/``cross_validate`` use ``KFold`` over whole sequences. ``score`` is token
-    accuracy over real steps; for other metrics use :mod:`skrnn.metrics`.
+    accuracy over real steps.
+
+    **Scoring in cross-validation.** ``scoring=None`` uses ``score`` (token accuracy). A
+    scikit-learn scorer name such as ``scoring="accuracy"`` or ``"f1_macro"`` does not
+    score tags: its metric expects one label per sample, not one per time step. Sequences
+    of different lengths make every fold fail with ``"unknown is not supported"`` (the
+    scores are NaN, with a "Scoring failed" warning); equal lengths with more than two tags
+    fail with ``"multiclass-multioutput is not supported"``; equal lengths with the tags 0
+    and 1 *silently* give another metric, the fraction of sequences tagged right at every
+    step. Use the flat scorers of :mod:`skrnn.metrics`, which score every real step::
+
+        from skrnn.metrics import FLAT_SCORERS
+        cross_validate(GRUTagger(), X, y, scoring={{"acc": FLAT_SCORERS["accuracy"],
+                                                   "f1": FLAT_SCORERS["f1_macro"]}})
 
     Examples
     --------
@@ -167,10 +183,18 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
     def _encode_targets(self, y, batch, first_call, classes=None, warm_start=False):
         Y = self._step_labels(y, batch)
         mask = batch.mask
+        labels = Y[mask]
+        bad = first_missing_label(labels)
+        if bad is not None:
+            t, i = np.argwhere(mask)[bad]
+            raise ValueError(
+                f"Input y contains NaN or None at step {t} of sequence {i}, a real step of "
+                "X; every real step needs a label. Padding is marked in X (trailing "
+                "all-NaN steps of a 3-D array), and y is ignored there.")
         if warm_start:
-            check_warm_start_classes(self, Y[mask])
+            check_warm_start_classes(self, labels)
         codes = np.zeros(Y.shape, dtype=np.intp)
-        codes[mask] = encode_labels(self, Y[mask], first_call, classes)
+        codes[mask] = encode_labels(self, labels, first_call, classes)
         return codes, len(self.classes_)
 
     def _class_weights(self, targets, batch, incremental):
@@ -300,8 +324,9 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         P, mask, batch = self._step_proba(X)
         Y = self._step_labels(y, batch)[mask]
         w = None
-        if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight is not None:  # one weight per sequence, as in fit
+            sw = _check_sample_weight(sample_weight, batch.lengths, dtype=np.float64,
+                                      ensure_non_negative=True)
             w = np.broadcast_to(sw[None, :], mask.shape)[mask]
         return accuracy_score(Y, self.classes_[np.argmax(P, axis=1)], sample_weight=w)
 

@@ -11,6 +11,15 @@ the same name, so per-step scores can be used with ``cross_validate``, ``GridSea
     from skrnn.metrics import FLAT_SCORERS
     cross_validate(GRUTagger(), X, y, scoring={"acc": FLAT_SCORERS["accuracy"],
                                                "f1": FLAT_SCORERS["f1_macro"]})
+
+scikit-learn's own scorer names (``scoring="accuracy"``) do not work on per-step labels:
+they fail with "unknown is not supported" or "multiclass-multioutput is not supported", or,
+for equal-length 0/1 tags, compute the fraction of whole sequences tagged right. Use the
+scorers of :data:`FLAT_SCORERS` under the same names.
+
+The flat metrics accept ``y_true`` and ``y_pred`` in one structure, or a list of per-sequence
+labels with predictions padded to ``(n_sequences, n_timesteps)`` (``predict`` on a NaN-padded
+3-D ``X``). Padding is NaN or None, and ``""`` in ``y_true`` where the prediction is padding.
 """
 
 import numpy as np
@@ -31,19 +40,37 @@ __all__ = [
 
 
 def _is_padding(values):
+    """Steps that hold no label: NaN or None (all outputs of a row, for multi-output)."""
     if values.dtype.kind == "f":
         return np.isnan(values) if values.ndim == 1 else np.isnan(values).all(axis=1)
     if values.dtype == object:
-        return np.array([v is None or (isinstance(v, float) and np.isnan(v))
-                         for v in values], dtype=bool)
+        missing = np.fromiter((v is None or (isinstance(v, float) and np.isnan(v))
+                               for v in values.reshape(len(values), -1)[:, 0]), bool,
+                              len(values))
+        return missing
     return np.zeros(len(values), dtype=bool)
 
 
+def _is_sequence_list(y):
+    return isinstance(y, (list, tuple)) and len(y) > 0 and np.ndim(y[0]) >= 1
+
+
+def _as_sequence_list(padded, lengths, name):
+    """Rows of a padded ``(n_sequences, n_timesteps, ...)`` array cut to ``lengths``."""
+    arr = np.asarray(padded)
+    if arr.ndim < 2 or arr.shape[0] != len(lengths) or arr.shape[1] < max(lengths):
+        raise ValueError(
+            f"{name} has shape {arr.shape}, which does not hold the other argument's "
+            f"{len(lengths)} sequences of lengths up to {max(lengths)}; y_true and y_pred "
+            "must describe the same sequences.")
+    return [arr[i, :L] for i, L in enumerate(lengths)], [arr[i, L:] for i, L in
+                                                         enumerate(lengths)]
+
+
 def _flatten(y, name):
-    if isinstance(y, (list, tuple)) and len(y) and np.ndim(y[0]) >= 1:
+    if _is_sequence_list(y):
         lengths = [len(s) for s in y]
-        flat = np.concatenate([np.asarray(s) for s in y]) if y else np.array([])
-        return flat, lengths
+        return np.concatenate([np.asarray(s) for s in y]), lengths
     y = np.asarray(y)
     if y.ndim == 0:
         raise ValueError(f"{name} must be per-step labels or values, got a scalar.")
@@ -59,22 +86,39 @@ def flatten_steps(y_true, y_pred):
     ----------
     y_true, y_pred : array-like of shape (n_sequences, n_timesteps[, n_outputs]), list of \
             arrays of shape (n_timesteps_i[, n_outputs]), or array-like of shape (n_samples,)
-        Same structure for both. Steps where ``y_true`` is NaN or None are padding and
-        are dropped.
+        Both in one structure, or one a list of sequences and the other padded to
+        ``(n_sequences, n_timesteps)`` (as ``predict`` returns for a padded 3-D ``X``).
+        Steps where ``y_true`` is NaN or None are padding and are dropped; so are steps
+        where ``y_pred`` is NaN or None (padding of ``X``) and ``y_true`` holds ``""``, a
+        common padding label for string tags.
 
     Returns
     -------
     y_true_flat, y_pred_flat : ndarray of shape (n_real_steps[, n_outputs])
     """
+    if _is_sequence_list(y_true) != _is_sequence_list(y_pred):
+        if _is_sequence_list(y_true):
+            lengths = [len(s) for s in y_true]
+            y_pred, beyond = _as_sequence_list(y_pred, lengths, "y_pred")
+            for i, rest in enumerate(beyond):
+                if rest.size and not _is_padding(rest).all():
+                    raise ValueError(
+                        f"y_pred has predictions after the {lengths[i]} steps of sequence "
+                        f"{i} of y_true; y_true must label every real step.")
+        else:
+            y_true, _ = _as_sequence_list(y_true, [len(s) for s in y_pred], "y_true")
     t, t_shape = _flatten(y_true, "y_true")
     p, p_shape = _flatten(y_pred, "y_pred")
     if t_shape != p_shape or len(t) != len(p):
         raise ValueError(
             "y_true and y_pred must have the same structure (same sequences and lengths); "
             f"got {t_shape or len(t)} and {p_shape or len(p)}.")
+    p_missing = _is_padding(p)
     keep = ~_is_padding(t)
+    if t.dtype.kind in "OU" and t.ndim == 1:
+        keep &= ~(p_missing & (t == ""))
     t, p = t[keep], p[keep]
-    if _is_padding(p).any():
+    if p_missing[keep].any():
         raise ValueError("y_pred is missing (NaN/None) at a real step of y_true.")
     if t.dtype == object:
         t = t.astype(np.asarray(p).dtype) if p.dtype != object else t
@@ -107,7 +151,8 @@ flat_classification_report = _flat(_sk.classification_report)
 flat_r2_score = _flat(_sk.r2_score)
 flat_mean_squared_error = _flat(_sk.mean_squared_error)
 
-#: Ready-made scorers for ``scoring=`` in scikit-learn's model selection tools.
+#: Ready-made scorers for ``scoring=`` in scikit-learn's model selection tools, under
+#: scikit-learn's names; use them instead of ``scoring="accuracy"`` and the like.
 FLAT_SCORERS = {
     "accuracy": make_scorer(flat_accuracy_score),
     "f1_macro": make_scorer(flat_f1_score, average="macro"),

@@ -1,10 +1,13 @@
-"""Sequence-aware preprocessing: scaling of 3-D and ragged data, and forecasting windows.
+"""Sequence-aware preprocessing: scaling and down-sampling of 3-D and ragged data, and
+forecasting windows.
 
 :class:`SequenceScaler` standardises every feature over the real (non-padded) time steps of
-all sequences and gives the data back in the structure it came in (3-D array with NaN padding,
-list of 2-D arrays, or 2-D array), so it sits in a :class:`~sklearn.pipeline.Pipeline` in front
-of any skrnn estimator. :func:`make_windows` turns one long series into ``(X, y)`` pairs of
-windows and future values for many-to-one forecasting.
+all sequences, :class:`PerSequenceScaler` standardises each sequence on its own (the UCR/UEA
+convention), and :class:`PiecewiseAggregate` shortens sequences by averaging blocks of steps
+(PAA). All give the data back in the structure it came in (3-D array with NaN padding, list of
+2-D arrays, or 2-D array), so they sit in a :class:`~sklearn.pipeline.Pipeline` in front of any
+skrnn estimator. :func:`make_windows` turns one long series into ``(X, y)`` pairs of windows
+and future values for many-to-one forecasting.
 """
 
 from numbers import Integral
@@ -16,9 +19,10 @@ from sklearn.utils._param_validation import validate_params
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import check_is_fitted
 
-from ._sequences import check_sequences, restore_structure
+from ._params import PositiveInt
+from ._sequences import SequenceBatch, check_sequences, restore_structure
 
-__all__ = ["SequenceScaler", "make_windows"]
+__all__ = ["PerSequenceScaler", "PiecewiseAggregate", "SequenceScaler", "make_windows"]
 
 
 def _is_constant_feature(var, mean, n_samples):
@@ -276,6 +280,270 @@ class SequenceScaler(
 # would try to put 3-D and ragged output in a DataFrame); declaring the key afterwards keeps
 # ``set_output`` available, and ``transform`` wraps 2-D output itself.
 SequenceScaler._sklearn_auto_wrap_output_keys = {"transform"}
+
+
+class _StructurePreservingTransformer(
+    OneToOneFeatureMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
+    """A stateless per-sequence transform that keeps the structure of ``X``.
+
+    ``fit`` records the number of features (and their names); :meth:`_transform_batch`
+    maps a validated batch to ``(values, lengths, n_timesteps_in)`` of the output.
+    """
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "n_features_in_")
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check ``X`` and record its number of features; nothing is learnt.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_sequences, n_timesteps, n_features), list of arrays of \
+                shape (n_timesteps_i, n_features), or array-like of shape \
+                (n_samples, n_features)
+            The sequences.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted transformer.
+        """
+        self._check_params_for(check_sequences(X, estimator=self, reset=True))
+        return self
+
+    def _check_params_for(self, batch):
+        """Raise if the parameters cannot apply to ``batch``."""
+
+    def transform(self, X):
+        """Transform every sequence on its own, keeping the structure of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_sequences, n_timesteps, n_features), list of arrays of \
+                shape (n_timesteps_i, n_features), or array-like of shape \
+                (n_samples, n_features)
+            The sequences.
+
+        Returns
+        -------
+        X_tr : ndarray of shape (n_sequences, n_timesteps_out, n_features), list of \
+                ndarray of shape (n_timesteps_out_i, n_features), or ndarray of shape \
+                (n_samples, n_features)
+            The transformed sequences in the structure of ``X``; padded steps of a 3-D
+            array are NaN.
+        """
+        check_is_fitted(self)
+        batch = check_sequences(X, estimator=self, reset=False)
+        self._check_params_for(batch)
+        values, lengths, T_in = self._transform_batch(batch)
+        out_batch = SequenceBatch(values, lengths, batch.kind, T_in)
+        out = restore_structure(values, out_batch, fill_value=np.nan)
+        if batch.kind == "2d":
+            return _wrap_data_with_container("transform", out, X, self)
+        return out
+
+    def fit_transform(self, X, y=None):
+        """Fit to ``X``, then transform it; same as ``fit(X).transform(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_sequences, n_timesteps, n_features), list of arrays of \
+                shape (n_timesteps_i, n_features), or array-like of shape \
+                (n_samples, n_features)
+            The sequences.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_tr : ndarray, or list of ndarray
+            The transformed sequences in the structure of ``X``.
+        """
+        # Not TransformerMixin's: its set_output wrapper would put 3-D and ragged output
+        # in a DataFrame.
+        return self.fit(X, y).transform(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class PerSequenceScaler(_StructurePreservingTransformer):
+    """Standardise every sequence on its own: zero mean and unit variance per channel.
+
+    The convention of the UCR and UEA time-series archives (``z``-normalisation): each
+    sequence is centred and scaled with the mean and standard deviation of each of its
+    features over its own real time steps, so that series are compared by shape, not by
+    level or amplitude. Nothing is learnt in :meth:`fit`; compare :class:`SequenceScaler`,
+    which scales every feature with statistics over all sequences.
+
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Subtract each sequence's own per-feature mean.
+    with_std : bool, default=True
+        Divide by each sequence's own per-feature (population) standard deviation. A
+        feature that is constant within a sequence is divided by 1 instead.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features per time step (the last axis of ``X``).
+    feature_names_in_ : ndarray of shape (n_features,)
+        Names of the features, when ``X`` is a pandas DataFrame.
+
+    See Also
+    --------
+    SequenceScaler : One mean and scale per feature, learnt from all sequences.
+    PiecewiseAggregate : Down-sample long sequences by averaging blocks of steps.
+
+    Notes
+    -----
+    ``X`` may be a 3-D array ``(n_sequences, n_timesteps, n_features)`` with trailing
+    all-NaN steps as padding (the statistics use each sequence's real steps only, and padded
+    steps stay NaN), a list of 2-D arrays ``(n_timesteps_i, n_features)``, or a 2-D array
+    ``(n_samples, n_features)``. In the last form every row is a sequence of one step, whose
+    standardised value is 0: per-sequence scaling is meant for sequences. float32 stays
+    float32. This is tslearn's ``TimeSeriesScalerMeanVariance(mu=0, std=1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn.preprocessing import PerSequenceScaler
+    >>> X = [np.array([[1.0], [3.0]]), np.array([[10.0], [20.0], [30.0]])]
+    >>> [x.ravel().round(3) for x in PerSequenceScaler().fit_transform(X)]
+    [array([-1.,  1.]), array([-1.225,  0.   ,  1.225])]
+    """
+
+    _parameter_constraints: dict = {
+        "with_mean": ["boolean"],
+        "with_std": ["boolean"],
+    }
+
+    def __init__(self, *, with_mean=True, with_std=True):
+        self.with_mean = with_mean
+        self.with_std = with_std
+
+    def _transform_batch(self, batch):
+        X, mask = batch.X, batch.mask[:, :, None]
+        n_steps = batch.lengths[:, None].astype(np.float64)  # (n_sequences, 1)
+        work = np.where(mask, X, 0.0).astype(np.float64)
+        mean = work.sum(axis=0) / n_steps  # (n_sequences, n_features)
+        if self.with_mean:
+            work -= mean
+        if self.with_std:
+            centred = np.where(mask, X - mean, 0.0)
+            var = (centred**2).sum(axis=0) / n_steps
+            scale = np.where(_is_constant_feature(var, mean, n_steps), 1.0, np.sqrt(var))
+            work /= scale
+        values = np.where(mask, work, 0.0).astype(X.dtype, copy=False)
+        return values, batch.lengths, batch.n_timesteps_in
+
+
+class PiecewiseAggregate(_StructurePreservingTransformer):
+    """Piecewise aggregate approximation (PAA): down-sample by averaging blocks of steps.
+
+    Each sequence is cut into consecutive segments of time steps and every segment is
+    replaced by the mean of its steps, feature by feature. Long sequences become short ones
+    that keep their overall shape, which makes a recurrent network over them much faster to
+    train (its cost is linear in the number of steps). Nothing is learnt in :meth:`fit`.
+
+    Parameters
+    ----------
+    factor : int, default=2
+        Steps per segment: a sequence of ``L`` steps becomes ``ceil(L / factor)`` steps, the
+        last one the mean of the ``L % factor`` steps left over (if any). Ignored when
+        ``n_timesteps`` is set.
+    n_timesteps : int or None, default=None
+        Reduce every sequence to exactly this many steps: segment ``k`` of a sequence of
+        ``L`` steps covers steps ``floor(k L / n_timesteps)`` to
+        ``floor((k + 1) L / n_timesteps) - 1``, so segment sizes differ by at most one and
+        every step is used. Every sequence must have at least ``n_timesteps`` steps.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features per time step (the last axis of ``X``).
+    feature_names_in_ : ndarray of shape (n_features,)
+        Names of the features, when ``X`` is a pandas DataFrame.
+
+    See Also
+    --------
+    PerSequenceScaler : Standardise each sequence on its own (usually applied first).
+
+    Notes
+    -----
+    Padding is respected: a 3-D array's trailing all-NaN steps are not averaged in, and a
+    segment holds the mean of the real steps it covers. The output has the structure of the
+    input: a 3-D array (padded with NaN after each sequence's new length), a list of 2-D
+    arrays, or, for a 2-D array of length-1 sequences, the same 2-D array. float32 stays
+    float32. With ``n_timesteps`` this is tslearn's
+    ``PiecewiseAggregateApproximation(n_segments)`` (which, unlike this, drops the last
+    ``L % n_segments`` steps) without the reconstruction step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skrnn.preprocessing import PiecewiseAggregate
+    >>> X = [np.arange(5.0)[:, None], np.arange(4.0)[:, None]]
+    >>> [x.ravel() for x in PiecewiseAggregate(factor=2).fit_transform(X)]
+    [array([0.5, 2.5, 4. ]), array([0.5, 2.5])]
+    >>> PiecewiseAggregate(n_timesteps=2).fit_transform(X)[0].ravel()
+    array([0.5, 3. ])
+    """
+
+    _parameter_constraints: dict = {
+        "factor": [PositiveInt()],
+        "n_timesteps": [None, PositiveInt()],
+    }
+
+    def __init__(self, factor=2, *, n_timesteps=None):
+        self.factor = factor
+        self.n_timesteps = n_timesteps
+
+    def _check_params_for(self, batch):
+        if self.n_timesteps is not None and batch.lengths.min() < self.n_timesteps:
+            i = int(np.argmin(batch.lengths))
+            raise ValueError(
+                f"n_timesteps={self.n_timesteps}, but sequence {i} of X has only "
+                f"{batch.lengths[i]} steps; PAA only shortens sequences. Use factor=... to "
+                "shorten each sequence in proportion instead."
+            )
+
+    def _bounds(self, L):
+        """Start of every segment of a sequence of ``L`` steps."""
+        if self.n_timesteps is not None:
+            return (np.arange(self.n_timesteps) * L) // self.n_timesteps
+        return np.arange(0, L, self.factor)
+
+    def _transform_batch(self, batch):
+        X = batch.X
+        if self.n_timesteps is not None:
+            lengths = np.full(batch.n_sequences, self.n_timesteps, dtype=np.intp)
+            T_in = self.n_timesteps
+        else:
+            lengths = -(-batch.lengths // self.factor)  # ceil
+            T_in = -(-batch.n_timesteps_in // self.factor)
+        values = np.zeros((int(lengths.max()), batch.n_sequences, batch.n_features),
+                          dtype=X.dtype)
+        for i, L in enumerate(batch.lengths):
+            seq = X[:L, i].astype(np.float64)
+            starts = self._bounds(int(L))
+            sizes = np.diff(np.append(starts, L))[:, None]
+            values[: len(starts), i] = np.add.reduceat(seq, starts, axis=0) / sizes
+        return values, lengths, T_in
+
+
+# Stop scikit-learn wrapping ``transform`` (see SequenceScaler) yet keep set_output: the
+# transformers wrap 2-D output themselves.
+PerSequenceScaler._sklearn_auto_wrap_output_keys = {"transform"}
+PiecewiseAggregate._sklearn_auto_wrap_output_keys = {"transform"}
 
 
 def _horizons(horizon):

@@ -12,10 +12,16 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skrnn import LSTMRegressor, RNNClassifier
-from skrnn.preprocessing import SequenceScaler, make_windows
+from skrnn.preprocessing import (
+    PerSequenceScaler,
+    PiecewiseAggregate,
+    SequenceScaler,
+    make_windows,
+)
 
 
-@parametrize_with_checks([SequenceScaler()])
+@parametrize_with_checks([SequenceScaler(), PerSequenceScaler(), PiecewiseAggregate(),
+                          PiecewiseAggregate(n_timesteps=1)])
 def test_sklearn_compatible_transformer(estimator, check):
     check(estimator)
 
@@ -260,3 +266,80 @@ def test_lstm_forecasts_sine_wave():
         warnings.simplefilter("ignore")
         reg.fit(X[:n_train], y[:n_train])
     assert r2_score(y[n_train:], reg.predict(X[n_train:])) > 0.9
+
+
+# ------------------------------------------------------------------ per-sequence scaling
+@pytest.mark.parametrize("with_mean, with_std", [(True, True), (True, False), (False, True)])
+def test_per_sequence_scaler_equals_standard_scaler_on_each_sequence(rng, with_mean,
+                                                                     with_std):
+    X = _ragged(rng)
+    X[1] = np.full((3, 3), 4.0)  # constant: divided by 1, as in StandardScaler
+    out = PerSequenceScaler(with_mean=with_mean, with_std=with_std).fit_transform(X)
+    assert isinstance(out, list) and len(out) == len(X)
+    for x, o in zip(X, out):
+        expected = StandardScaler(with_mean=with_mean, with_std=with_std).fit_transform(x)
+        assert_allclose(o, expected, atol=1e-12)
+        assert o.shape == x.shape
+
+
+def test_per_sequence_scaler_padding_and_dtype(rng):
+    X = _ragged(rng)
+    padded = _pad(X)
+    out = PerSequenceScaler().fit(padded).transform(padded)
+    for i, o in enumerate(PerSequenceScaler().fit_transform(X)):
+        assert_allclose(out[i, : len(o)], o, atol=1e-12)
+        assert np.isnan(out[i, len(o):]).all()  # padding stays padding
+    out32 = PerSequenceScaler().fit_transform(padded.astype(np.float32))
+    assert out32.dtype == np.float32
+    assert_allclose(out32, out, atol=1e-5)
+    # Scaling by shape: a shifted, stretched copy of a series scales to the same series.
+    x = X[0]
+    assert_allclose(PerSequenceScaler().fit_transform([x, 3 * x + 7])[1],
+                    PerSequenceScaler().fit_transform([x])[0], atol=1e-12)
+
+
+# ------------------------------------------------------------------ PAA
+def test_piecewise_aggregate_by_factor_hand_computed():
+    X = [np.arange(7.0).reshape(7, 1) * [1, 10], np.array([[1.0, 2.0]])]
+    out = PiecewiseAggregate(factor=3).fit_transform(X)
+    assert_allclose(out[0], [[1, 10], [4, 40], [6, 60]])  # last block: step 6 alone
+    assert_allclose(out[1], [[1, 2]])
+    padded = PiecewiseAggregate(factor=3).fit_transform(_pad(X))
+    assert padded.shape == (2, 3, 2)
+    assert_allclose(padded[0], out[0])
+    assert_allclose(padded[1, 0], [1, 2]) and np.isnan(padded[1, 1:]).all()
+
+
+def test_piecewise_aggregate_to_a_length(rng):
+    X = _ragged(rng, n=6)
+    X = [np.vstack([x, x, x]) for x in X]  # at least 3 steps each
+    out = PiecewiseAggregate(n_timesteps=3).fit_transform(X)
+    for x, o in zip(X, out):
+        assert o.shape == (3, x.shape[1])
+        # the thirds of a tripled series are the series' own means
+        assert_allclose(o, np.repeat(x[: len(x) // 3].mean(axis=0, keepdims=True), 3, 0))
+    assert_allclose(PiecewiseAggregate(n_timesteps=2).fit_transform(
+        [np.arange(5.0)[:, None]])[0].ravel(), [0.5, 3.0])
+    # The mean over real steps is kept whatever the segment sizes.
+    x = rng.standard_normal((10, 2))
+    o = PiecewiseAggregate(n_timesteps=5).fit_transform([x])[0]
+    assert_allclose(o.mean(axis=0), x.mean(axis=0))
+    padded = PiecewiseAggregate(n_timesteps=3).fit_transform(_pad(X))
+    assert padded.shape == (6, 3, 3) and np.isfinite(padded).all()
+    with pytest.raises(ValueError, match="n_timesteps=4, but sequence 0 of X has only 3"):
+        PiecewiseAggregate(n_timesteps=4).fit([np.ones((3, 1)), np.ones((5, 1))])
+
+
+def test_piecewise_aggregate_float32_and_pipeline(rng):
+    X = [rng.standard_normal((L, 2)).astype(np.float32) for L in (40, 33, 50, 21)] * 5
+    y = np.array([0, 1, 0, 1] * 5)
+    assert PiecewiseAggregate(4).fit_transform(X)[0].dtype == np.float32
+    pipe = make_pipeline(PerSequenceScaler(), PiecewiseAggregate(factor=4),
+                         RNNClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipe.fit(X, y)
+    assert pipe.predict(X).shape == (20,)
+    for bad in ({"factor": 0}, {"factor": 2.0}, {"factor": True}, {"n_timesteps": 0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            PiecewiseAggregate(**bad).fit(X)

@@ -7,6 +7,7 @@ The bad-input matrix runs over every estimator and every public method that take
 import pathlib
 import pickle
 import re
+import time
 import tracemalloc
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,8 @@ from skrnn import GRUTagger, LSTMRegressor, RNNClassifier
 from skrnn._activations import inplace_hard_sigmoid, inplace_sigmoid
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
 from skrnn._losses import log_loss, log_softmax, softmax
-from skrnn._sequences import SequenceBatch, check_sequences
+from skrnn._sequences import SequenceBatch, check_sequences, length_chunks
+from skrnn.preprocessing import PerSequenceScaler, PiecewiseAggregate, SequenceScaler
 
 # (factory, target kind): "label" per sequence, "value" per sequence, "step_label",
 # "step_value" per time step.
@@ -104,6 +106,15 @@ def _inf_inside(rng):
     return X
 
 
+def _nested_frame(rng, uneven=False):
+    pd = pytest.importorskip("pandas")
+    lengths = [4, 2, 3]
+    return pd.DataFrame({
+        f"c{j}": [pd.Series(rng.standard_normal(L + (uneven and j == 1 and i == 0)))
+                  for i, L in enumerate(lengths)]
+        for j in range(N_FEATURES)})
+
+
 BAD_X = [
     # (id, builder, error, message pattern)
     ("nan-inside", _nan_inside, ValueError, "NaN in sequence 1 at step 2"),
@@ -130,6 +141,13 @@ BAD_X = [
     ("sparse", lambda rng: sp.csr_matrix(np.ones((3, N_FEATURES))), TypeError,
      "dense data is required"),
     ("not-array", lambda rng: object(), (TypeError, ValueError), "array"),
+    ("masked-inside", lambda rng: np.ma.masked_where(
+        np.arange(3 * 4 * N_FEATURES).reshape(3, 4, N_FEATURES) == 12, _three_d(rng)),
+     ValueError, "NaN in sequence 1 at step 2"),
+    ("raw-tokens", lambda rng: [["the", "dog"], ["a", "cat", "sat"], ["hi"]], TypeError,
+     "Sequence 0 of X holds text .* Encode tokens as numbers"),
+    ("nested-frame-uneven-channels", lambda rng: _nested_frame(rng, uneven=True), ValueError,
+     "Row 0 of the nested DataFrame X has channels of different lengths"),
 ]
 
 
@@ -159,6 +177,24 @@ def test_bad_x_gets_a_clear_error_in_every_method(fitted, name, case):
             getattr(est, method)(bad)
     with pytest.raises(error, match=pattern):
         est.score(bad, y)
+
+
+TRANSFORMERS = {"SequenceScaler": SequenceScaler, "PerSequenceScaler": PerSequenceScaler,
+                "PiecewiseAggregate": PiecewiseAggregate}
+TRANSFORMER_CASES = [(name, case) for name in TRANSFORMERS for case in BAD_X]
+
+
+@pytest.mark.parametrize("name, case", TRANSFORMER_CASES,
+                         ids=[f"{n}-{c[0]}" for n, c in TRANSFORMER_CASES])
+def test_bad_x_gets_a_clear_error_in_every_transformer_method(name, case):
+    _, builder, error, pattern = case
+    bad = builder(np.random.default_rng(0))
+    make = TRANSFORMERS[name]
+    fitted = make().fit(_sequences(np.random.default_rng(1)))
+    for call in (lambda: make().fit(bad), lambda: make().fit_transform(bad),
+                 lambda: fitted.transform(bad)):
+        with pytest.raises(error, match=pattern):
+            call()
 
 
 @pytest.mark.parametrize("name", list(ESTIMATORS))
@@ -193,6 +229,12 @@ def test_bad_targets_get_a_clear_error(fitted, name):
         with pytest.raises(ValueError, match="NaN"):
             make().fit(X, y_nan)
     if kind in ("label", "step_label"):
+        for missing in (None, np.nan):  # scikit-learn's wording, not a sorting TypeError
+            y_missing = [np.array(v, dtype=object) for v in y] if kind == "step_label" \
+                else np.array(y, dtype=object)
+            y_missing[4] = missing if kind == "label" else np.full(len(y[4]), missing)
+            with pytest.raises(ValueError, match="Input y contains NaN or None"):
+                make().fit(X, y_missing)
         one = ["a"] * len(X) if kind == "label" else [np.full(len(x), "a") for x in X]
         with pytest.raises(ValueError, match="only one class"):
             make().fit(X, one)
@@ -214,6 +256,80 @@ def test_parameters_out_of_range_are_rejected(name):
             with pytest.raises(ValueError, match=param):
                 make().set_params(**{param: value}).fit(X, y)
     assert tried >= 3
+
+
+BAD_PARAMS = [
+    # (id, parameters, error, message pattern): no silent coercion of integers
+    ("layers-none", {"hidden_layer_sizes": (4, None)}, TypeError,
+     r"hidden_layer_sizes .* entry 1 is None"),
+    ("layers-nested", {"hidden_layer_sizes": [[4]]}, TypeError,
+     r"hidden_layer_sizes .* entry 0 is \[4\]"),
+    ("layers-float", {"hidden_layer_sizes": (4.7,)}, TypeError,
+     r"hidden_layer_sizes .* entry 0 is 4.7 \(float\)"),
+    ("layers-str", {"hidden_layer_sizes": ("4",)}, TypeError,
+     r"hidden_layer_sizes .* entry 0 is '4' \(str\)"),
+    ("layers-empty", {"hidden_layer_sizes": ()}, ValueError, "hidden_layer_sizes .* empty"),
+    ("layers-bool", {"hidden_layer_sizes": True}, ValueError, "hidden_layer_sizes"),
+    ("batch-size-bool", {"batch_size": True}, ValueError, r"batch_size.*not a bool"),
+    ("periods-nested", {"cell": "clockwork", "clock_periods": [[1, 2]]}, TypeError,
+     r"clock_periods .* entry 0 is \[1, 2\]"),
+    ("periods-float", {"cell": "clockwork", "clock_periods": (1.5, 3)}, TypeError,
+     r"clock_periods .* entry 0 is 1.5 \(float\)"),
+    ("periods-zero", {"cell": "clockwork", "clock_periods": (0, 2)}, ValueError,
+     r"clock_periods .* entry 0 is 0"),
+    ("periods-other-cell", {"cell": "gru", "clock_periods": (1, 2)}, ValueError,
+     "clock_periods applies only to cell='clockwork'; got cell='gru'"),
+]
+PARAM_CASES = [(name, case) for name in ESTIMATORS if name != "EchoStateRegressor"
+               for case in BAD_PARAMS]
+
+
+@pytest.mark.parametrize("name, case", PARAM_CASES,
+                         ids=[f"{n}-{c[0]}" for n, c in PARAM_CASES])
+def test_bad_integer_parameters_are_errors_not_coercions(name, case):
+    _, params, error, pattern = case
+    make, kind = ESTIMATORS[name]
+    X = _sequences(np.random.default_rng(3))
+    params = {"hidden_layer_sizes": (4,), **params}
+    with pytest.raises(error, match=pattern):
+        make().set_params(**params).fit(X, _targets(kind, X))
+
+
+@pytest.mark.parametrize("name", [n for n in ESTIMATORS if n != "EchoStateRegressor"])
+def test_float32_model_rejects_values_beyond_float32_in_every_form(name):
+    make, kind = ESTIMATORS[name]
+    X = [x.astype(np.float32) for x in _sequences(np.random.default_rng(4))]
+    est = _fit(make(), X, _targets(kind, X))
+    assert est.weights_["output.bias"].dtype == np.float32
+    big = [x.astype(np.float64) for x in X[:3]]
+    big[1][0, 0] = 1e39
+    padded = np.full((3, max(len(x) for x in big), N_FEATURES), np.nan)
+    for i, x in enumerate(big):
+        padded[i, : len(x)] = x
+    for form in (big, padded):
+        with pytest.raises(ValueError, match="too large for float32"):
+            est.predict(form)
+
+
+@pytest.mark.parametrize("name", list(ESTIMATORS))
+def test_channel_first_shape_warns_in_fit(name):
+    make, kind = ESTIMATORS[name]
+    X = np.random.default_rng(5).standard_normal((12, 1, 30))  # (n, channels, T)
+    y = _targets(kind, list(X.transpose(0, 2, 1)))
+    if kind in ("step_label", "step_value"):  # one step per sequence, as X reads
+        y = np.array([t[:1] for t in y])
+    with pytest.warns(UserWarning, match=r"channel-first .* X.transpose\(0, 2, 1\)"):
+        _fit(make(), X, y)
+
+
+def test_early_stopping_split_error_names_validation_fraction():
+    rng = np.random.default_rng(6)
+    X = [rng.standard_normal((3, N_FEATURES)) for _ in range(12)]
+    y = ["a", "b", "c"] * 4  # a stratified 10% split cannot hold one of each of 3 classes
+    est = RNNClassifier(hidden_layer_sizes=(4,), early_stopping=True, max_iter=2,
+                        validation_fraction=0.1, random_state=0)
+    with pytest.raises(ValueError, match=r"validation_fraction=0.1.*(classes|early_stopping)"):
+        est.fit(X, y)
 
 
 # ------------------------------------------------------------------ properties
@@ -380,6 +496,54 @@ def test_long_sequences_train_and_memory_grows_linearly():
 
     ratio = peak(4000) / peak(2000)
     assert 1.8 < ratio < 2.2
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RNNClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
+    lambda: LSTMRegressor(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
+], ids=["RNNClassifier", "LSTMRegressor"])
+def test_prediction_of_many_short_and_one_long_sequence_is_bounded(make):
+    # 2000 length-1 sequences and one of 20,000 steps: chunks of 1024 sequences padded to
+    # the longest used to take minutes and gigabytes here.
+    rng = np.random.default_rng(0)
+    long = rng.standard_normal((20_000, 1))
+    X = [rng.standard_normal((1, 1)) for _ in range(2000)] + [long]
+    y = np.arange(len(X)) % 2
+    t0 = time.process_time()
+    est = _fit(make(), X, y)
+    epoch = time.process_time() - t0
+
+    t0 = time.process_time()
+    pred = est.predict(X)
+    seconds = time.process_time() - t0
+
+    def traced(fn):
+        tracemalloc.start()
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+
+    peak, peak_long_alone = traced(lambda: est.predict(X)), traced(lambda: est.predict([long]))
+    model = sum(w.nbytes for w in est.weights_.values())
+    assert seconds <= epoch
+    # The long sequence's own forward pass dominates; the short ones add about their output.
+    assert peak <= 2 * (peak_long_alone + pred.nbytes + model)
+    _same(pred[-1:], est.predict([long]))
+    _same(pred[:5], est.predict(X[:5]))
+
+
+def test_length_chunks_bound_the_padded_size():
+    rng = np.random.default_rng(0)
+    lengths = np.concatenate([rng.integers(1, 50, 3000), [20_000, 7]])
+    chunks = length_chunks(lengths, max_padded_steps=4096, max_sequences=256)
+    flat = np.concatenate(chunks)
+    assert sorted(flat.tolist()) == list(range(len(lengths)))
+    assert np.all(np.diff(lengths[flat]) >= 0)
+    for c in chunks:
+        assert len(c) <= 256
+        assert len(c) * lengths[c].max() <= 4096 or len(c) == 1
+    assert [len(c) for c in chunks][-1] == 1  # the long one is alone
 
 
 # ------------------------------------------------------------------ faults

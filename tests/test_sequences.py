@@ -1,5 +1,7 @@
 """The input contract (DESIGN section 2): every accepted and every rejected form of X."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -148,13 +150,29 @@ def test_take_trims_to_longest(rng):
 
 @pytest.mark.parametrize("indices", [[1, 2], [0, 1, 2], [2, 0], [0, 2], [1]])
 def test_take_equals_fancy_indexing_and_views_consecutive_runs(rng, indices):
-    b = check_sequences([rng.standard_normal((L, 2)) for L in (5, 2, 3)])
-    sub = b.take(indices)
+    padded = np.full((3, 5, 2), np.nan)
+    seqs = [rng.standard_normal((L, 2)) for L in (5, 2, 3)]
+    for i, s in enumerate(seqs):
+        padded[i, : len(s)] = s
+    lazy, b = check_sequences(seqs), check_sequences(padded)
+    sub, lazy_sub = b.take(indices), lazy.take(indices)
     T = b.lengths[indices].max()
     np.testing.assert_array_equal(sub.X, b.X[:T, indices])
+    np.testing.assert_array_equal(lazy_sub.X, sub.X)
     np.testing.assert_array_equal(sub.lengths, b.lengths[indices])
     consecutive = np.array_equal(np.diff(indices), np.ones(len(indices) - 1))
     assert np.shares_memory(sub.X, b.X) == consecutive
+
+
+def test_ragged_batch_pads_only_what_is_taken(rng):
+    # A list input is padded lazily: a sub-batch pads its own sequences only, so
+    # prediction in chunks never pads every sequence to the longest one.
+    seqs = [rng.standard_normal((1, 2)) for _ in range(50)] + [rng.standard_normal((900, 2))]
+    b = check_sequences(seqs)
+    assert b.n_timesteps == 900 and b.n_features == 2 and b.dtype == np.float64
+    assert b.take(np.arange(50)).X.shape == (1, 50, 2)
+    assert b._X is None  # nothing padded to 900 steps yet
+    assert b.X.shape == (900, 51, 2) and b.X[1:, 0].sum() == 0
 
 
 # ------------------------------------------------------------------------ step targets
@@ -209,3 +227,69 @@ def test_restore_structure_round_trips(rng):
     np.testing.assert_array_equal(restore_structure(b3.X, b3), X)
     b2 = check_sequences(X[:, 0])
     np.testing.assert_array_equal(restore_structure(b2.X, b2), X[:, 0])
+
+
+# ------------------------------------------------------------------------ other layouts
+def test_masked_array_mask_is_padding_like_nan(rng):
+    X = rng.standard_normal((3, 5, 2))
+    mask = np.zeros(X.shape, dtype=bool)
+    mask[1, 3:] = True  # two trailing steps of sequence 1 masked: padding
+    masked = check_sequences(np.ma.array(X, mask=mask))
+    X_nan = X.copy()
+    X_nan[mask] = np.nan
+    np.testing.assert_array_equal(masked.lengths, [5, 3, 5])
+    np.testing.assert_array_equal(masked.X, check_sequences(X_nan).X)
+    # The data under the mask is never read, even when it is huge or NaN.
+    X[mask] = np.nan
+    np.testing.assert_array_equal(check_sequences(np.ma.array(X, mask=mask)).X, masked.X)
+    ragged = check_sequences([np.ma.array(X[0], mask=mask[0]), X[2]])
+    np.testing.assert_array_equal(ragged.lengths, [5, 5])
+
+
+def test_float32_overflow_is_an_error_in_every_form():
+    big = np.array([[1.0], [5e38]])
+    for X in (big[None], [big, big[:1]]):
+        with pytest.raises(ValueError, match="too large for float32"):
+            check_sequences(X, dtype=np.float32)
+        batch = check_sequences(X, dtype=np.float64)  # float64 holds it
+        assert np.isfinite(batch.X).all()
+
+
+def test_channel_first_layout_warns_and_points_to_the_transpose(rng):
+    with pytest.warns(UserWarning, match=r"X.transpose\(0, 2, 1\)"):
+        check_sequences(rng.standard_normal((50, 1, 150)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_sequences(rng.standard_normal((50, 150, 1)))  # the converted layout
+        check_sequences(rng.standard_normal((50, 1, 3)))  # few features: single steps
+        check_sequences(rng.standard_normal((500, 1, 150)))  # more sequences than features
+
+
+def test_nested_dataframe_reads_as_a_list_of_sequences(rng):
+    pd = pytest.importorskip("pandas")
+    seqs = [rng.standard_normal((L, 2)) for L in (4, 2, 3)]
+    df = pd.DataFrame({"x": [pd.Series(s[:, 0]) for s in seqs],
+                       "y": [pd.Series(s[:, 1]) for s in seqs]})
+    est = _Dummy()
+    from_frame = check_sequences(df, estimator=est)
+    assert list(est.feature_names_in_) == ["x", "y"] and est.n_features_in_ == 2
+    np.testing.assert_array_equal(from_frame.X, check_sequences(seqs).X)
+    np.testing.assert_array_equal(from_frame.lengths, [4, 2, 3])
+    df.iloc[1, 0] = 3.0  # a scalar among series
+    with pytest.raises(ValueError, match="Row 1 of the nested DataFrame X has a cell"):
+        check_sequences(df)
+
+
+def test_list_targets_go_with_padded_3d_x_whatever_their_lengths(rng):
+    X = rng.standard_normal((3, 4, 1))
+    X[:, 3:] = np.nan  # every sequence has 3 real steps: equal lengths, padded to 4
+    batch = check_sequences(X)
+    y = [np.array([0, 1, 0]), np.array([1, 1, 0]), np.array([0, 0, 1])]
+    Y = check_step_targets(y, batch, numeric=False, allow_multi_output=False)
+    np.testing.assert_array_equal(Y[:3], np.array(y).T)
+    full = [np.append(s, -1) for s in y]  # rows of the padded length read as an array
+    Y_full = check_step_targets(full, batch, numeric=False, allow_multi_output=False)
+    np.testing.assert_array_equal(Y_full[:3], Y[:3])
+    with pytest.raises(ValueError, match="Target sequence 1 has 2 steps but sequence 1 of X"):
+        check_step_targets([y[0], y[1][:2], y[2]], batch, numeric=False,
+                           allow_multi_output=False)

@@ -163,3 +163,85 @@ def test_partial_fit_with_classes_and_sample_weight(rng):
     tagger.partial_fit(X, y, classes=["none", "t0", "t1", "t2"])
     tagger.partial_fit(X[:10], y[:10], sample_weight=np.arange(10.0))
     assert len(tagger.loss_curve_) == 2 and list(tagger.classes_) == ["none", "t0", "t1", "t2"]
+
+
+def test_padded_3d_x_with_list_y_in_fit_score_and_flat_scorers(rng):
+    seqs, X = _tokens(rng, 30)
+    y = _delay_tags(seqs)
+    Xp = _padded(X)
+    tagger = _fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=5, random_state=0), Xp, y)
+    pred = tagger.predict(Xp)  # (n_sequences, n_timesteps), None at padded steps
+    expected = tagger.score(X, y)
+    assert tagger.score(Xp, y) == expected
+    assert flat_accuracy_score(y, pred) == expected
+    assert FLAT_SCORERS["accuracy"](tagger, Xp, y) == expected
+    # Equal lengths padded to a longer array: the list is per sequence, as when ragged.
+    same = [s[:5] for s in seqs]
+    y_same, X_same = _delay_tags(same), _padded([np.eye(3)[s] for s in same] +
+                                                [np.eye(3)[seqs[0][:7]]])[:-1]
+    assert X_same.shape[1] == 7
+    _fit(GRUTagger(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X_same, y_same)
+    with pytest.raises(ValueError, match="predictions after the 2 steps of sequence 0"):
+        flat_accuracy_score([y[0][:2]] + y[1:], pred)
+
+
+def test_empty_string_padding_labels_are_padding_in_fit_and_flat_metrics(rng):
+    seqs, X = _tokens(rng, 20)
+    y = _delay_tags(seqs)
+    Xp = _padded(X)
+    y_pad = np.full(Xp.shape[:2], "", dtype=object)
+    for i, s in enumerate(y):
+        y_pad[i, : len(s)] = s
+    tagger = _fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=5, random_state=0), Xp, y_pad)
+    assert "" not in tagger.classes_
+    pred = tagger.predict(Xp)
+    assert flat_accuracy_score(y_pad, pred) == tagger.score(Xp, y_pad) == tagger.score(X, y)
+    # "" at a real step (y_pred present) is a label like any other, not padding.
+    t, p = flatten_steps(np.array([["", "a"]], dtype=object), np.array([["a", "a"]]))
+    assert t.tolist() == ["", "a"]
+
+
+def test_tagger_score_sample_weight_is_one_per_sequence(rng):
+    seqs, X = _tokens(rng, 12)
+    y = _delay_tags(seqs)
+    tagger = _fit(GRUTagger(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X, y)
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(2,\), expected \(12,\)"):
+        tagger.score(X, y, sample_weight=[1, 2])
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        tagger.score(X, y, sample_weight=[1.0] * 11 + [-1.0])
+    w = np.zeros(12)
+    w[3] = 1.0
+    assert tagger.score(X, y, sample_weight=w) == tagger.score([X[3]], [y[3]])
+
+
+@pytest.mark.parametrize("bad, where", [(None, "step 1 of sequence 2"),
+                                        (np.nan, "step 1 of sequence 2")])
+def test_missing_tags_at_real_steps_name_the_step(rng, bad, where):
+    seqs, X = _tokens(rng, 6)
+    y = [s.astype(object) for s in _delay_tags(seqs)]
+    y[2][1] = bad
+    with pytest.raises(ValueError, match=f"Input y contains NaN or None at {where}"):
+        GRUTagger(max_iter=1).fit(X, y)
+
+
+def test_sklearn_scorer_names_do_not_score_tags_as_the_docstring_says(rng):
+    # The three failure modes the docstring and the input-contract page describe, next to
+    # the flat scorer that works; if scikit-learn changes them, the docs must change too.
+    X = rng.standard_normal((20, 5, 1))
+    y01 = (X[:, :, 0] > 0).astype(int)
+    y3 = np.digitize(X[:, :, 0], [-0.5, 0.5])
+    ragged = [x[: 3 + i % 3] for i, x in enumerate(X)]
+    y_ragged = [t[: len(x)] for t, x in zip(y01, ragged)]
+    est = GRUTagger(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(ValueError, match="unknown is not supported"):
+            cross_validate(est, ragged, y_ragged, scoring="accuracy", cv=2,
+                           error_score="raise")
+        with pytest.raises(ValueError, match="multiclass-multioutput is not supported"):
+            cross_validate(est, X, y3, scoring="accuracy", cv=2, error_score="raise")
+        subset = cross_validate(est, X, y01, scoring="accuracy", cv=2)["test_score"]
+        flat = cross_validate(est, X, y01, scoring=FLAT_SCORERS["accuracy"], cv=2)
+        default = cross_validate(est, X, y01, cv=2)
+    np.testing.assert_allclose(flat["test_score"], default["test_score"])
+    assert np.all(subset < flat["test_score"])  # whole sequences right, not steps
