@@ -12,11 +12,18 @@ Sections (``--only`` selects some):
 Timing is process CPU time, one thread each (threadpoolctl for NumPy's BLAS,
 ``torch.set_num_threads(1)``), skrnn and PyTorch interleaved (A B A B ...), medians with
 min/max. Run ``python benchmarks/run.py [--quick]``; it writes ``benchmarks/RESULTS.md``.
+
+``--baseline DIR`` also times another copy of the package (a directory holding its
+``__init__.py``, e.g. ``git archive <commit> skrnn | tar -x -C /tmp/old`` then
+``--baseline /tmp/old/skrnn``) in the same interleaved rounds of the ``step`` section, to
+compare two versions of the core on the same machine at the same time.
 Needs ``pip install -e ".[benchmark]"`` and ``pip install torch==2.13.0``.
 """
 
 import argparse
 import datetime
+import importlib
+import importlib.util
 import os
 import platform
 import sys
@@ -27,6 +34,7 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+import skrnn._bptt
 from skrnn import RNNClassifier
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
 from skrnn._losses import log_loss
@@ -50,12 +58,28 @@ def _fmt(values):
     return f"{med:.2f} [{lo:.2f}-{hi:.2f}]"
 
 
-class _SkrnnModel:
-    """The core with a linear head, cross-entropy and Adam, as the estimator trains it."""
+def _load_baseline(path):
+    """The ``_bptt`` module of the package in directory ``path``, imported as
+    ``skrnn_baseline`` next to this checkout's ``skrnn``."""
+    spec = importlib.util.spec_from_file_location(
+        "skrnn_baseline", os.path.join(path, "__init__.py"),
+        submodule_search_locations=[path])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["skrnn_baseline"] = module
+    spec.loader.exec_module(module)
+    return importlib.import_module("skrnn_baseline._bptt")
 
-    def __init__(self, cell, d, h, rng):
-        self.cfg = RecurrentConfig(cell, d, (h,))
-        self.p = init_params(self.cfg, rng, np.float32)
+
+class _SkrnnModel:
+    """The core with a linear head, cross-entropy and Adam, as the estimator trains it.
+
+    ``core`` is the ``_bptt`` module to run (this checkout's, or a baseline's).
+    """
+
+    def __init__(self, cell, d, h, rng, core=skrnn._bptt):
+        self.core = core
+        self.cfg = core.RecurrentConfig(cell, d, (h,))
+        self.p = core.init_params(self.cfg, rng, np.float32)
         bound = np.sqrt(6.0 / (h + N_CLASSES))
         self.p["output.weight"] = rng.uniform(-bound, bound, (N_CLASSES, h)).astype(
             np.float32)
@@ -64,17 +88,17 @@ class _SkrnnModel:
         self.opt = AdamOptimizer([self.p[k] for k in self.names])
 
     def train_step(self, X, lengths, y, w):
-        res = forward(self.cfg, self.p, X, lengths)
+        res = self.core.forward(self.cfg, self.p, X, lengths)
         W_out = self.p["output.weight"]
         Z = res.final_states @ W_out.T + self.p["output.bias"]
         _, dZ = log_loss(Z, y, w)
-        grads = backward(self.cfg, self.p, res.cache, d_final=dZ @ W_out)
+        grads = self.core.backward(self.cfg, self.p, res.cache, d_final=dZ @ W_out)
         grads["output.weight"] = dZ.T @ res.final_states
         grads["output.bias"] = dZ.sum(axis=0)
         self.opt.update_params([self.p[k] for k in self.names], [grads[k] for k in self.names])
 
     def infer(self, X, lengths):
-        res = forward(self.cfg, self.p, X, lengths, keep_cache=False)
+        res = self.core.forward(self.cfg, self.p, X, lengths, keep_cache=False)
         return res.final_states @ self.p["output.weight"].T + self.p["output.bias"]
 
 
@@ -119,7 +143,7 @@ def _interleaved(fns, repeats):
     return times
 
 
-def _step_config(cell, n, T, d, h, repeats):
+def _step_config(cell, n, T, d, h, repeats, baseline=None):
     import torch
 
     rng = np.random.default_rng(0)
@@ -129,27 +153,38 @@ def _step_config(cell, n, T, d, h, repeats):
     ours = _SkrnnModel(cell, d, h, rng)
     t_train, t_infer = _torch_model(cell, d, h, ours)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    return _interleaved({
+    fns = {
         ("skrnn", "train"): lambda: ours.train_step(X, lengths, y, w),
         ("torch", "train"): lambda: t_train(Xt, yt),
         ("skrnn", "infer"): lambda: ours.infer(X, lengths),
         ("torch", "infer"): lambda: t_infer(Xt),
-    }, repeats)
+    }
+    if baseline is not None:  # same weights: the models start from the same rng state
+        base = _SkrnnModel(cell, d, h, np.random.default_rng(0), core=baseline)
+        base.p = {k: v.copy() for k, v in ours.p.items()}
+        base.opt = AdamOptimizer([base.p[k] for k in base.names])
+        fns[("baseline", "train")] = lambda: base.train_step(X, lengths, y, w)
+        fns[("baseline", "infer")] = lambda: base.infer(X, lengths)
+    return _interleaved(fns, repeats)
 
 
-def bench_steps(repeats):
+def bench_steps(repeats, baseline=None):
     import torch
 
     torch.set_num_threads(1)
     rows = []
     for name, (n, T, d, h) in CONFIGS.items():
         for cell in CELLS:
-            times = _step_config(cell, n, T, d, h, repeats)
+            times = _step_config(cell, n, T, d, h, repeats, baseline)
             for what in ("train", "infer"):
                 a, b = times[("skrnn", what)], times[("torch", what)]
                 ratio = _stats(a)[0] / _stats(b)[0]
                 target = TARGETS["train"] if what == "train" else TARGETS[("infer", cell)]
-                rows.append((name, cell, what, _fmt(a), _fmt(b), ratio, target))
+                row = [name, cell, what, _fmt(a), _fmt(b), ratio, target]
+                if baseline is not None:
+                    c = times[("baseline", what)]
+                    row += [_fmt(c), _stats(c)[0] / _stats(b)[0], _stats(a)[0] / _stats(c)[0]]
+                rows.append(tuple(row))
     return rows
 
 
@@ -247,7 +282,10 @@ def main():
     parser.add_argument("--only", nargs="*", default=["step", "overhead", "memory", "esn"])
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__),
                                                       "RESULTS.md"))
+    parser.add_argument("--baseline", default=None,
+                        help="directory of another copy of the skrnn package to time too")
     args = parser.parse_args()
+    baseline = None if args.baseline is None else _load_baseline(args.baseline)
     repeats = 3 if args.quick else 9
     out = ["# Benchmark results", "",
            f"`python benchmarks/run.py{' --quick' if args.quick else ''}` on "
@@ -257,14 +295,21 @@ def main():
            ""]
     with threadpool_limits(1):
         if "step" in args.only:
-            rows = bench_steps(repeats)
-            out += ["## Training step and inference (float32, single layer)", "",
-                    "| config (batch, T, in, hidden) | cell | pass | skrnn ms | PyTorch ms "
-                    "| ratio | target |", "| --- | --- | --- | --- | --- | --- | --- |"]
-            for name, cell, what, a, b, ratio, target in rows:
+            rows = bench_steps(repeats, baseline)
+            head = ("| config (batch, T, in, hidden) | cell | pass | skrnn ms | PyTorch ms "
+                    "| ratio | target |")
+            rule = "| --- | --- | --- | --- | --- | --- | --- |"
+            if baseline is not None:
+                head += " baseline ms | baseline ratio | skrnn / baseline |"
+                rule += " --- | --- | --- |"
+            out += ["## Training step and inference (float32, single layer)", "", head, rule]
+            for name, cell, what, a, b, ratio, target, *base in rows:
                 mark = "met" if ratio <= target else "MISSED"
-                out.append(f"| {name} {CONFIGS[name]} | {cell} | {what} | {a} | {b} | "
-                           f"{ratio:.2f} | <= {target} {mark} |")
+                line = (f"| {name} {CONFIGS[name]} | {cell} | {what} | {a} | {b} | "
+                        f"{ratio:.2f} | <= {target} {mark} |")
+                if base:
+                    line += f" {base[0]} | {base[1]:.2f} | {base[2]:.3f} |"
+                out.append(line)
             out.append("")
             print("\n".join(out), flush=True)
         if "overhead" in args.only:

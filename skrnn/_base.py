@@ -32,6 +32,7 @@ from ._bptt import (
     init_params,
     make_dropout_masks,
 )
+from ._heads import FinalStateHead, StepHead
 from ._losses import LOSSES
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._sequences import check_sequences
@@ -320,13 +321,16 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
                              self.epsilon)
 
     # ------------------------------------------------------------------ loss & gradient
-    def _head_rows(self, result, lengths):
-        """Representation rows of a forward result: (m, F) and the real-step mask."""
+    def _output_head(self):
+        """The head that reads the core's result: every real step, or the final state."""
+        return StepHead() if self._per_step else FinalStateHead()
+
+    def _real_steps(self, lengths, T):
+        """Mask of real steps ``(n_timesteps, n_sequences)`` for a per-step head, else
+        None (one row per sequence)."""
         if not self._per_step:
-            return result.final_states, None
-        T = result.outputs.shape[0]
-        mask = np.arange(T)[:, None] < lengths[None, :]
-        return result.outputs[mask], mask
+            return None
+        return np.arange(T)[:, None] < lengths[None, :]
 
     @staticmethod
     def _row_weights(sw, mask):
@@ -360,26 +364,20 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         """
         config = self._config
         res = forward(config, weights, X, lengths, dropout_masks=dropout_masks)
-        R, mask = self._head_rows(res, lengths)
+        head = self._output_head()
+        mask = self._real_steps(lengths, X.shape[0])
         Y = targets if mask is None else targets[mask]
         w = self._row_weights(sw, mask)
         W_out, b_out = weights["output.weight"], weights["output.bias"]
-        Z = R @ W_out.T
-        Z += b_out
+        Z = head.forward(W_out, b_out, res, mask)
         if Y.ndim == 1 and self._loss == "squared_error":
             Y = Y[:, None]
         loss, dZ = LOSSES[self._loss](Z, Y, w)
-        dR = dZ @ W_out
-        if mask is None:
-            grads = backward(config, weights, res.cache, d_final=dR,
-                             bptt_truncate=self.bptt_truncate)
-        else:
-            d_out = np.zeros_like(res.outputs)
-            d_out[mask] = dR
-            grads = backward(config, weights, res.cache, d_outputs=d_out,
-                             bptt_truncate=self.bptt_truncate)
-        grads["output.weight"] = dZ.T @ R
-        grads["output.bias"] = dZ.sum(axis=0)
+        dW_out, db_out, core_grad = head.backward(W_out, dZ, res, mask)
+        grads = backward(config, weights, res.cache, bptt_truncate=self.bptt_truncate,
+                         **core_grad)
+        grads["output.weight"] = dW_out
+        grads["output.bias"] = db_out
         if l2_total is not None and self.alpha > 0:
             loss += self._add_l2(weights, grads, l2_total)
         return loss, grads, float(w.sum())
@@ -641,6 +639,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         mask : ndarray of bool of shape (n_timesteps, n_sequences) or None
         """
         W_out, b_out = self.weights_["output.weight"], self.weights_["output.bias"]
+        head = self._output_head()
         order = np.argsort(batch.lengths, kind="stable")
         if self._per_step:
             out = np.zeros((batch.n_timesteps, batch.n_sequences, W_out.shape[0]),
@@ -652,9 +651,9 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             sub = batch.take(idx)
             res = forward(self._config, self.weights_, sub.X, sub.lengths, keep_cache=False)
             if self._per_step:
-                out[: sub.n_timesteps, idx] = res.outputs @ W_out.T + b_out
+                out[: sub.n_timesteps, idx] = head.predict(W_out, b_out, res)
             else:
-                out[idx] = res.final_states @ W_out.T + b_out
+                out[idx] = head.predict(W_out, b_out, res)
         if not np.all(np.isfinite(out)):
             raise ValueError(
                 "The network's outputs are not finite for this input: its values are too "

@@ -457,8 +457,9 @@ def backward(config, params, cache, d_outputs=None, d_final=None, bptt_truncate=
     need_state_grad : bool, default=False
         Also return the gradients w.r.t. the initial states ``h0`` (and ``c0``).
     d_top : ndarray of shape (n_timesteps, output_size, n_sequences) or None
-        Gradient w.r.t. ``ForwardResult.top``, in the core's layout (values at padding
-        ignored); the per-step head passes this instead of ``d_outputs``.
+        Gradient w.r.t. ``ForwardResult.top``, in the core's layout, instead of
+        ``d_outputs`` (the per-step head's way). Values at padding are ignored; they are
+        zeroed in place.
     d_h_n, d_c_n : list of ndarray of shape (n_sequences, hidden) or None
         Gradients w.r.t. ``ForwardResult.h_n`` and ``c_n`` (entries may be None), for a
         caller that reads the final states of every layer (an encoder feeding a decoder).
@@ -485,8 +486,6 @@ def backward(config, params, cache, d_outputs=None, d_final=None, bptt_truncate=
     d_layer_out = None  # feature-major (T, F, n), zero at padding
     if d_outputs is not None:
         d_top = np.ascontiguousarray(np.transpose(d_outputs, (0, 2, 1)))
-    elif d_top is not None:
-        d_top = np.array(d_top)
     if d_top is not None:
         for t, inact in enumerate(inactive):
             if inact is not None:
