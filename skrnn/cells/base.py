@@ -264,8 +264,15 @@ class Cell:
 
 
 class ElmanCell(Cell):
-    """The shared part of cells whose step is ``h_t = phi(W_ih x_t + b + W_hh h_{t-1})``
-    over the whole state or a leading block of it (``"rnn"``, ``"clockwork"``)."""
+    """The shared part of cells whose step is ``h_t = phi(W_ih x_t + W_hh h_{t-1} + b)``
+    over the whole state or a leading block of it (``"rnn"``, ``"clockwork"``).
+
+    Internal layout: the states live in a buffer ``Hb`` of shape
+    ``(n_timesteps + 1, hidden + 1, n_sequences)`` whose last row is ones, and the steps
+    multiply it by ``[W_hh, b]`` with ``b = b_ih + b_hh``: the bias rides in the recurrent
+    product (no pass over the input projection to add it), and backward gets ``dW_hh`` and
+    the bias gradient from one product per step. ``Trace.H`` is the view ``Hb[:, :hidden]``.
+    """
 
     def recurrent_weights(self, p):
         """The ``W_hh`` the steps use (a cell with structural zeros masks it here)."""
@@ -274,13 +281,16 @@ class ElmanCell(Cell):
     def start_forward(self, p, X, h0, c0, keep):
         T, _, n = X.shape
         h = self.hidden
-        H = np.empty((T + 1, h, n), dtype=X.dtype)
-        H[0] = 0 if h0 is None else h0
+        Hb = np.empty((T + 1, h + 1, n), dtype=X.dtype)
+        Hb[:, h] = 1
+        Hb[0, :h] = 0 if h0 is None else h0
         # The state is written straight over the input projection of every step.
-        np.matmul(p["weight_ih"], X, out=H[1:])
-        H[1:] += (p["bias_ih"] + p["bias_hh"])[:, None]
-        tr = Trace(H, zero_start=h0 is None)
-        tr.W_hh = self.recurrent_weights(p)
+        np.matmul(p["weight_ih"], X, out=Hb[1:, :h])
+        tr = Trace(Hb[:, :h], zero_start=h0 is None)
+        tr.Hb = Hb
+        W_hh = self.recurrent_weights(p)
+        tr.W_hh = W_hh
+        tr.Wb = np.hstack([W_hh, (p["bias_ih"] + p["bias_hh"])[:, None]])
         tr.scratch = np.empty((h, n), dtype=X.dtype)
         tr.phi = FORWARD[self.activation]
         return tr
@@ -295,12 +305,13 @@ class ElmanCell(Cell):
         bs.dphi = DERIVATIVE[self.activation]
         bs.dz = np.empty((h, n), dtype=dtype)
         bs.dW_ih = np.zeros((h, d), dtype=dtype)
-        bs.dW_hh = np.zeros((h, h), dtype=dtype)
-        bs.db = np.zeros(h, dtype=dtype)
+        bs.dWb = np.zeros((h, h + 1), dtype=dtype)  # [dW_hh, db]
         bs.tmp_ih = np.empty((h, d), dtype=dtype)
-        bs.tmp_hh = np.empty((h, h), dtype=dtype)
+        bs.tmp_hb = np.empty((h, h + 1), dtype=dtype)
         return bs
 
     def finish_backward(self, tr, bs):
-        return {"weight_ih": bs.dW_ih, "weight_hh": bs.dW_hh, "bias_ih": bs.db,
-                "bias_hh": bs.db.copy()}
+        h = self.hidden
+        db = bs.dWb[:, h].copy()
+        return {"weight_ih": bs.dW_ih, "weight_hh": np.ascontiguousarray(bs.dWb[:, :h]),
+                "bias_ih": db, "bias_hh": db.copy()}

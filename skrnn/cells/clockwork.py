@@ -90,7 +90,7 @@ class ClockworkCell(ElmanCell):
         a = tr.active[t]
         z = tr.H[t + 1][:a]
         rec = tr.scratch[:a]
-        np.matmul(tr.W_hh[:a], tr.H[t], out=rec)
+        np.matmul(tr.Wb[:a], tr.Hb[t], out=rec)  # W_hh h_{t-1} + b, ticking rows
         z += rec
         tr.phi(z)
         tr.H[t + 1][a:] = tr.H[t][a:]  # modules off the clock keep their state
@@ -110,11 +110,10 @@ class ClockworkCell(ElmanCell):
         dz = bs.dz[:a]
         np.matmul(dz, x.T, out=bs.tmp_ih[:a])
         bs.dW_ih[:a] += bs.tmp_ih[:a]
-        bs.db[:a] += dz.sum(axis=1)
-        if t > 0 or not tr.zero_start:
-            np.matmul(dz, tr.H[t].T, out=bs.tmp_hh[:a])
-            bs.dW_hh[:a] += bs.tmp_hh[:a]
+        np.matmul(dz, tr.Hb[t].T, out=bs.tmp_hb[:a])
+        bs.dWb[:a] += bs.tmp_hb[:a]
 
     def finish_backward(self, tr, bs):
-        bs.dW_hh *= self.structure  # structural zeros get no gradient: they stay zero
+        # Structural zeros get no gradient: they stay zero.
+        bs.dWb[:, : self.hidden] *= self.structure
         return super().finish_backward(tr, bs)

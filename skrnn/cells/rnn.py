@@ -19,7 +19,7 @@ class RNNCell(ElmanCell):
 
     def step(self, tr, t):
         z = tr.H[t + 1]  # holds the input projection of step t
-        np.matmul(tr.W_hh, tr.H[t], out=tr.scratch)
+        np.matmul(tr.Wb, tr.Hb[t], out=tr.scratch)  # W_hh h_{t-1} + b
         z += tr.scratch
         tr.phi(z)
 
@@ -31,7 +31,5 @@ class RNNCell(ElmanCell):
     def accumulate(self, tr, bs, t, x):
         np.matmul(bs.dz, x.T, out=bs.tmp_ih)
         bs.dW_ih += bs.tmp_ih
-        bs.db += bs.dz.sum(axis=1)
-        if t > 0 or not tr.zero_start:  # a zero H[0] adds nothing
-            np.matmul(bs.dz, tr.H[t].T, out=bs.tmp_hh)
-            bs.dW_hh += bs.tmp_hh
+        np.matmul(bs.dz, tr.Hb[t].T, out=bs.tmp_hb)  # [dW_hh, db] in one product
+        bs.dWb += bs.tmp_hb
