@@ -264,33 +264,44 @@ class Cell:
 
 
 class ElmanCell(Cell):
-    """The shared part of cells whose step is ``h_t = phi(W_ih x_t + W_hh h_{t-1} + b)``
+    """The shared part of cells whose step is ``h_t = phi(W_ih x_t + b + W_hh h_{t-1})``
     over the whole state or a leading block of it (``"rnn"``, ``"clockwork"``).
 
-    Internal layout: the states live in a buffer ``Hb`` of shape
-    ``(n_timesteps + 1, hidden + 1, n_sequences)`` whose last row is ones, and the steps
-    multiply it by ``[W_hh, b]`` with ``b = b_ih + b_hh``: the bias rides in the recurrent
-    product (no pass over the input projection to add it), and backward gets ``dW_hh`` and
-    the bias gradient from one product per step. ``Trace.H`` is the view ``Hb[:, :hidden]``.
+    The input projection of every step is one product written straight into the state
+    buffer. When the layer's input is narrower than its state (``input_size < hidden``, as
+    usual for the first layer), the cell copies the input once with a row of ones and
+    multiplies it by ``[W_ih, b]``: the bias rides in that product, cheaper than a pass over
+    the projection to add it, and backward gets the bias gradient from the ``dW_ih``
+    product. Otherwise it adds the bias to the projection.
     """
 
     def recurrent_weights(self, p):
         """The ``W_hh`` the steps use (a cell with structural zeros masks it here)."""
         return p["weight_hh"]
 
+    @property
+    def fold_bias(self):
+        """Whether the bias rides in the input projection (see the class docstring)."""
+        return self.input_size < self.hidden
+
     def start_forward(self, p, X, h0, c0, keep):
-        T, _, n = X.shape
+        T, d, n = X.shape
         h = self.hidden
-        Hb = np.empty((T + 1, h + 1, n), dtype=X.dtype)
-        Hb[:, h] = 1
-        Hb[0, :h] = 0 if h0 is None else h0
+        H = np.empty((T + 1, h, n), dtype=X.dtype)
+        H[0] = 0 if h0 is None else h0
+        b = (p["bias_ih"] + p["bias_hh"])[:, None]
+        tr = Trace(H, zero_start=h0 is None)
+        tr.X1 = None
         # The state is written straight over the input projection of every step.
-        np.matmul(p["weight_ih"], X, out=Hb[1:, :h])
-        tr = Trace(Hb[:, :h], zero_start=h0 is None)
-        tr.Hb = Hb
-        W_hh = self.recurrent_weights(p)
-        tr.W_hh = W_hh
-        tr.Wb = np.hstack([W_hh, (p["bias_ih"] + p["bias_hh"])[:, None]])
+        if self.fold_bias:
+            tr.X1 = np.empty((T, d + 1, n), dtype=X.dtype)
+            tr.X1[:, :d] = X
+            tr.X1[:, d] = 1
+            np.matmul(np.hstack([p["weight_ih"], b]), tr.X1, out=H[1:])
+        else:
+            np.matmul(p["weight_ih"], X, out=H[1:])
+            H[1:] += b
+        tr.W_hh = self.recurrent_weights(p)
         tr.scratch = np.empty((h, n), dtype=X.dtype)
         tr.phi = FORWARD[self.activation]
         return tr
@@ -304,14 +315,43 @@ class ElmanCell(Cell):
         bs.W_hh = tr.W_hh
         bs.dphi = DERIVATIVE[self.activation]
         bs.dz = np.empty((h, n), dtype=dtype)
-        bs.dW_ih = np.zeros((h, d), dtype=dtype)
-        bs.dWb = np.zeros((h, h + 1), dtype=dtype)  # [dW_hh, db]
-        bs.tmp_ih = np.empty((h, d), dtype=dtype)
-        bs.tmp_hb = np.empty((h, h + 1), dtype=dtype)
+        cols = d + 1 if tr.X1 is not None else d  # [dW_ih, db] when the bias is folded
+        bs.dW_ih = np.zeros((h, cols), dtype=dtype)
+        bs.dW_hh = np.zeros((h, h), dtype=dtype)
+        bs.db = np.zeros(h, dtype=dtype)
+        bs.tmp_ih = np.empty((h, cols), dtype=dtype)
+        bs.tmp_hh = np.empty((h, h), dtype=dtype)
         return bs
 
+    def accumulate(self, tr, bs, t, x):
+        if tr.X1 is not None:
+            np.matmul(bs.dz, tr.X1[t].T, out=bs.tmp_ih)
+        else:
+            np.matmul(bs.dz, x.T, out=bs.tmp_ih)
+            bs.db += bs.dz.sum(axis=1)
+        bs.dW_ih += bs.tmp_ih
+        if t > 0 or not tr.zero_start:  # a zero H[0] adds nothing
+            np.matmul(bs.dz, tr.H[t].T, out=bs.tmp_hh)
+            bs.dW_hh += bs.tmp_hh
+
+    def _accumulate_rows(self, tr, bs, t, x, a):
+        """Weight gradients of step ``t`` over the leading ``a`` rows."""
+        dz = bs.dz[:a]
+        if tr.X1 is not None:
+            np.matmul(dz, tr.X1[t].T, out=bs.tmp_ih[:a])
+        else:
+            np.matmul(dz, x.T, out=bs.tmp_ih[:a])
+            bs.db[:a] += dz.sum(axis=1)
+        bs.dW_ih[:a] += bs.tmp_ih[:a]
+        if t > 0 or not tr.zero_start:  # a zero H[0] adds nothing
+            np.matmul(dz, tr.H[t].T, out=bs.tmp_hh[:a])
+            bs.dW_hh[:a] += bs.tmp_hh[:a]
+
     def finish_backward(self, tr, bs):
-        h = self.hidden
-        db = bs.dWb[:, h].copy()
-        return {"weight_ih": bs.dW_ih, "weight_hh": np.ascontiguousarray(bs.dWb[:, :h]),
-                "bias_ih": db, "bias_hh": db.copy()}
+        d = self.input_size
+        dW_ih, db = bs.dW_ih, bs.db
+        if tr.X1 is not None:
+            db = dW_ih[:, d].copy()
+            dW_ih = np.ascontiguousarray(dW_ih[:, :d])
+        return {"weight_ih": dW_ih, "weight_hh": bs.dW_hh, "bias_ih": db,
+                "bias_hh": db.copy()}

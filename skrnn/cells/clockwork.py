@@ -90,7 +90,7 @@ class ClockworkCell(ElmanCell):
         a = tr.active[t]
         z = tr.H[t + 1][:a]
         rec = tr.scratch[:a]
-        np.matmul(tr.Wb[:a], tr.Hb[t], out=rec)  # W_hh h_{t-1} + b, ticking rows
+        np.matmul(tr.W_hh[:a], tr.H[t], out=rec)
         z += rec
         tr.phi(z)
         tr.H[t + 1][a:] = tr.H[t][a:]  # modules off the clock keep their state
@@ -106,14 +106,8 @@ class ClockworkCell(ElmanCell):
         return dh_prev, None
 
     def accumulate(self, tr, bs, t, x):
-        a = tr.active[t]
-        dz = bs.dz[:a]
-        np.matmul(dz, x.T, out=bs.tmp_ih[:a])
-        bs.dW_ih[:a] += bs.tmp_ih[:a]
-        np.matmul(dz, tr.Hb[t].T, out=bs.tmp_hb[:a])
-        bs.dWb[:a] += bs.tmp_hb[:a]
+        self._accumulate_rows(tr, bs, t, x, tr.active[t])  # the ticking rows
 
     def finish_backward(self, tr, bs):
-        # Structural zeros get no gradient: they stay zero.
-        bs.dWb[:, : self.hidden] *= self.structure
+        bs.dW_hh *= self.structure  # structural zeros get no gradient: they stay zero
         return super().finish_backward(tr, bs)

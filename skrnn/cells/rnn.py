@@ -19,7 +19,7 @@ class RNNCell(ElmanCell):
 
     def step(self, tr, t):
         z = tr.H[t + 1]  # holds the input projection of step t
-        np.matmul(tr.Wb, tr.Hb[t], out=tr.scratch)  # W_hh h_{t-1} + b
+        np.matmul(tr.W_hh, tr.H[t], out=tr.scratch)
         z += tr.scratch
         tr.phi(z)
 
@@ -27,9 +27,3 @@ class RNNCell(ElmanCell):
         d = bs.dphi(tr.H[t + 1], bs.dz)  # f' from the output (zero-gradient columns aside)
         d *= dh
         return bs.W_hh.T @ d, None
-
-    def accumulate(self, tr, bs, t, x):
-        np.matmul(bs.dz, x.T, out=bs.tmp_ih)
-        bs.dW_ih += bs.tmp_ih
-        np.matmul(bs.dz, tr.Hb[t].T, out=bs.tmp_hb)  # [dW_hh, db] in one product
-        bs.dWb += bs.tmp_hb
