@@ -7,6 +7,10 @@ Sections (``--only`` selects some):
 - ``overhead``: one epoch inside ``RNNClassifier.fit`` against the same raw core steps;
 - ``memory``: peak traced memory of one LSTM training step at T=1000 against the
   activations BPTT must keep;
+- ``fit``: what a user sees: ``RNNClassifier(cell="lstm", hidden_layer_sizes=(128,),
+  batch_size=64, max_iter=2).fit`` on float64 ``X`` of shape (512, 100, 16), with
+  ``dtype=None`` (float64, the default) and ``dtype="float32"``, against the same two
+  epochs in PyTorch float32;
 - ``esn``: ``benchmarks/esn_benchmark.py`` (skrnn against reservoirpy).
 
 Timing is process CPU time, one thread each (threadpoolctl for NumPy's BLAS,
@@ -258,6 +262,38 @@ def bench_memory(T=1000, n=32, d=8, h=64):
     return peak, activations
 
 
+def bench_user_fit(repeats, n=512, T=100, d=16, h=128, batch=64, epochs=2):
+    """Process CPU time of a user's fit in both dtypes and of PyTorch's float32 epochs."""
+    import torch
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, T, d))  # float64, NumPy's default
+    y = rng.integers(0, N_CLASSES, n)
+    rnn, head = torch.nn.LSTM(d, h), torch.nn.Linear(h, N_CLASSES)
+    opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
+    Xt = torch.from_numpy(np.ascontiguousarray(X.transpose(1, 0, 2)).astype(np.float32))
+    yt = torch.from_numpy(y)
+
+    def torch_fit():
+        for _ in range(epochs):
+            for perm in np.array_split(rng.permutation(n), n // batch):
+                opt.zero_grad()
+                _, (hn, _) = rnn(Xt[:, perm])
+                torch.nn.functional.cross_entropy(head(hn[-1]), yt[perm]).backward()
+                opt.step()
+
+    def skrnn_fit(dtype):
+        RNNClassifier(cell="lstm", hidden_layer_sizes=(h,), batch_size=batch,
+                      max_iter=epochs, random_state=0, dtype=dtype).fit(X, y)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=2 does not converge
+        return _interleaved({"float64": lambda: skrnn_fit(None),
+                             "float32": lambda: skrnn_fit("float32"),
+                             "torch": torch_fit}, repeats)
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -279,7 +315,8 @@ def machine():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--only", nargs="*", default=["step", "overhead", "memory", "esn"])
+    parser.add_argument("--only", nargs="*",
+                        default=["step", "overhead", "memory", "fit", "esn"])
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__),
                                                       "RESULTS.md"))
     parser.add_argument("--baseline", default=None,
@@ -328,6 +365,17 @@ def main():
                     f"hidden x 4 bytes = {act / 2**20:.1f} MiB; peak traced memory of one "
                     f"training step: {peak / 2**20:.1f} MiB; ratio {peak / act:.2f} "
                     "(target <= 1.5).", ""]
+        if "fit" in args.only:
+            times = bench_user_fit(max(3, repeats // 2))
+            torch_med = _stats(times["torch"])[0]
+            out += ["## A user's fit: LSTM classifier on float64 X (512, 100, 16), 2 epochs",
+                    "", "| run | ms | ratio to PyTorch float32 |", "| --- | --- | --- |"]
+            for key, label in (("float64", 'skrnn, dtype=None (float64)'),
+                               ("float32", 'skrnn, dtype="float32"'),
+                               ("torch", "PyTorch float32")):
+                out.append(f"| {label} | {_fmt(times[key])} | "
+                           f"{_stats(times[key])[0] / torch_med:.2f} |")
+            out.append("")
     if "esn" in args.only:
         sys.path.insert(0, os.path.dirname(__file__))
         import esn_benchmark

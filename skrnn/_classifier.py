@@ -160,6 +160,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         clip_norm=None,
         bptt_truncate=None,
         clock_periods=None,
+        dtype=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
@@ -172,6 +173,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
             beta_2=beta_2, epsilon=epsilon, max_fun=max_fun, dropout=dropout,
             clip_norm=clip_norm, bptt_truncate=bptt_truncate, clock_periods=clock_periods,
+            dtype=dtype,
         )
 
     def _encode_targets(self, y, batch, first_call, classes=None):

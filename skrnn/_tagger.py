@@ -123,6 +123,7 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         clip_norm=None,
         bptt_truncate=None,
         clock_periods=None,
+        dtype=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
@@ -135,6 +136,7 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
             beta_2=beta_2, epsilon=epsilon, max_fun=max_fun, dropout=dropout,
             clip_norm=clip_norm, bptt_truncate=bptt_truncate, clock_periods=clock_periods,
+            dtype=dtype,
         )
 
     def _step_labels(self, y, batch):
