@@ -14,8 +14,9 @@ Sections (``--only`` selects some):
 - ``esn``: ``benchmarks/esn_benchmark.py`` (skrnn against reservoirpy).
 
 Timing is process CPU time, one thread each (threadpoolctl for NumPy's BLAS,
-``torch.set_num_threads(1)``), skrnn and PyTorch interleaved (A B A B ...), medians with
-min/max. Run ``python benchmarks/run.py [--quick]``; it writes ``benchmarks/RESULTS.md``.
+``torch.set_num_threads(1)``), skrnn and PyTorch interleaved (every round runs each once,
+in a new random order), medians with min/max. Run ``python benchmarks/run.py [--quick]``;
+it writes ``benchmarks/RESULTS.md``.
 
 ``--baseline DIR`` also times another copy of the package (a directory holding its
 ``__init__.py``, e.g. ``git archive <commit> skrnn | tar -x -C /tmp/old`` then
@@ -135,15 +136,21 @@ def _torch_model(cell, d, h, ours):
 
 
 def _interleaved(fns, repeats):
-    """Process CPU times of each function, run in turn A B A B ... after a warm-up."""
+    """Process CPU times of each function, all run once per round after a warm-up.
+
+    Each round runs them in a new (seeded) random order, so that no function always
+    follows the same neighbour: what ran just before leaves the caches warm or cold.
+    """
     times = {k: [] for k in fns}
     for f in fns.values():
         f()
+    keys = list(fns)
+    order_rng = np.random.default_rng(12345)
     for _ in range(repeats):
-        for k, f in fns.items():
+        for i in order_rng.permutation(len(keys)):
             start = time.process_time()
-            f()
-            times[k].append(time.process_time() - start)
+            fns[keys[i]]()
+            times[keys[i]].append(time.process_time() - start)
     return times
 
 
@@ -325,7 +332,7 @@ def main():
     baseline = None if args.baseline is None else _load_baseline(args.baseline)
     repeats = 3 if args.quick else 9
     out = ["# Benchmark results", "",
-           f"`python benchmarks/run.py{' --quick' if args.quick else ''}` on "
+           f"`python benchmarks/run.py{''.join(' ' + a for a in sys.argv[1:])}` on "
            f"{datetime.date.today()}; {machine()}.", "",
            "Process CPU time, one thread for each library, skrnn and PyTorch interleaved; "
            f"{repeats} repetitions, median [min-max] in ms; ratio = skrnn / PyTorch medians.",
@@ -337,6 +344,8 @@ def main():
                     "| ratio | target |")
             rule = "| --- | --- | --- | --- | --- | --- | --- |"
             if baseline is not None:
+                out += [f"Baseline: the package in `{args.baseline}`, timed in the same "
+                        "interleaved rounds; skrnn / baseline is the ratio of medians.", ""]
                 head += " baseline ms | baseline ratio | skrnn / baseline |"
                 rule += " --- | --- | --- |"
             out += ["## Training step and inference (float32, single layer)", "", head, rule]
