@@ -7,16 +7,28 @@ Sections (``--only`` selects some):
 - ``overhead``: one epoch inside ``RNNClassifier.fit`` against the same raw core steps;
 - ``memory``: peak traced memory of one LSTM training step at T=1000 against the
   activations BPTT must keep;
+- ``fit``: what a user sees: ``RNNClassifier(cell="lstm", hidden_layer_sizes=(128,),
+  batch_size=64, max_iter=2).fit`` on float64 ``X`` of shape (512, 100, 16), with
+  ``dtype=None`` (float64, the default) and ``dtype="float32"``, against the same two
+  epochs in PyTorch float32;
 - ``esn``: ``benchmarks/esn_benchmark.py`` (skrnn against reservoirpy).
 
 Timing is process CPU time, one thread each (threadpoolctl for NumPy's BLAS,
-``torch.set_num_threads(1)``), skrnn and PyTorch interleaved (A B A B ...), medians with
-min/max. Run ``python benchmarks/run.py [--quick]``; it writes ``benchmarks/RESULTS.md``.
+``torch.set_num_threads(1)``), skrnn and PyTorch interleaved (every round runs each once,
+in a new random order), medians with min/max. Run ``python benchmarks/run.py [--quick]``;
+it writes ``benchmarks/RESULTS.md``.
+
+``--baseline DIR`` also times another copy of the package (a directory holding its
+``__init__.py``, e.g. ``git archive <commit> skrnn | tar -x -C /tmp/old`` then
+``--baseline /tmp/old/skrnn``) in the same interleaved rounds of the ``step`` section, to
+compare two versions of the core on the same machine at the same time.
 Needs ``pip install -e ".[benchmark]"`` and ``pip install torch==2.13.0``.
 """
 
 import argparse
 import datetime
+import importlib
+import importlib.util
 import os
 import platform
 import sys
@@ -27,6 +39,7 @@ import warnings
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+import skrnn._bptt
 from skrnn import RNNClassifier
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
 from skrnn._losses import log_loss
@@ -50,12 +63,28 @@ def _fmt(values):
     return f"{med:.2f} [{lo:.2f}-{hi:.2f}]"
 
 
-class _SkrnnModel:
-    """The core with a linear head, cross-entropy and Adam, as the estimator trains it."""
+def _load_baseline(path):
+    """The ``_bptt`` module of the package in directory ``path``, imported as
+    ``skrnn_baseline`` next to this checkout's ``skrnn``."""
+    spec = importlib.util.spec_from_file_location(
+        "skrnn_baseline", os.path.join(path, "__init__.py"),
+        submodule_search_locations=[path])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["skrnn_baseline"] = module
+    spec.loader.exec_module(module)
+    return importlib.import_module("skrnn_baseline._bptt")
 
-    def __init__(self, cell, d, h, rng):
-        self.cfg = RecurrentConfig(cell, d, (h,))
-        self.p = init_params(self.cfg, rng, np.float32)
+
+class _SkrnnModel:
+    """The core with a linear head, cross-entropy and Adam, as the estimator trains it.
+
+    ``core`` is the ``_bptt`` module to run (this checkout's, or a baseline's).
+    """
+
+    def __init__(self, cell, d, h, rng, core=skrnn._bptt):
+        self.core = core
+        self.cfg = core.RecurrentConfig(cell, d, (h,))
+        self.p = core.init_params(self.cfg, rng, np.float32)
         bound = np.sqrt(6.0 / (h + N_CLASSES))
         self.p["output.weight"] = rng.uniform(-bound, bound, (N_CLASSES, h)).astype(
             np.float32)
@@ -64,17 +93,17 @@ class _SkrnnModel:
         self.opt = AdamOptimizer([self.p[k] for k in self.names])
 
     def train_step(self, X, lengths, y, w):
-        res = forward(self.cfg, self.p, X, lengths)
+        res = self.core.forward(self.cfg, self.p, X, lengths)
         W_out = self.p["output.weight"]
         Z = res.final_states @ W_out.T + self.p["output.bias"]
         _, dZ = log_loss(Z, y, w)
-        grads = backward(self.cfg, self.p, res.cache, d_final=dZ @ W_out)
+        grads = self.core.backward(self.cfg, self.p, res.cache, d_final=dZ @ W_out)
         grads["output.weight"] = dZ.T @ res.final_states
         grads["output.bias"] = dZ.sum(axis=0)
         self.opt.update_params([self.p[k] for k in self.names], [grads[k] for k in self.names])
 
     def infer(self, X, lengths):
-        res = forward(self.cfg, self.p, X, lengths, keep_cache=False)
+        res = self.core.forward(self.cfg, self.p, X, lengths, keep_cache=False)
         return res.final_states @ self.p["output.weight"].T + self.p["output.bias"]
 
 
@@ -107,19 +136,25 @@ def _torch_model(cell, d, h, ours):
 
 
 def _interleaved(fns, repeats):
-    """Process CPU times of each function, run in turn A B A B ... after a warm-up."""
+    """Process CPU times of each function, all run once per round after a warm-up.
+
+    Each round runs them in a new (seeded) random order, so that no function always
+    follows the same neighbour: what ran just before leaves the caches warm or cold.
+    """
     times = {k: [] for k in fns}
     for f in fns.values():
         f()
+    keys = list(fns)
+    order_rng = np.random.default_rng(12345)
     for _ in range(repeats):
-        for k, f in fns.items():
+        for i in order_rng.permutation(len(keys)):
             start = time.process_time()
-            f()
-            times[k].append(time.process_time() - start)
+            fns[keys[i]]()
+            times[keys[i]].append(time.process_time() - start)
     return times
 
 
-def _step_config(cell, n, T, d, h, repeats):
+def _step_config(cell, n, T, d, h, repeats, baseline=None):
     import torch
 
     rng = np.random.default_rng(0)
@@ -129,27 +164,38 @@ def _step_config(cell, n, T, d, h, repeats):
     ours = _SkrnnModel(cell, d, h, rng)
     t_train, t_infer = _torch_model(cell, d, h, ours)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    return _interleaved({
+    fns = {
         ("skrnn", "train"): lambda: ours.train_step(X, lengths, y, w),
         ("torch", "train"): lambda: t_train(Xt, yt),
         ("skrnn", "infer"): lambda: ours.infer(X, lengths),
         ("torch", "infer"): lambda: t_infer(Xt),
-    }, repeats)
+    }
+    if baseline is not None:  # same weights: the models start from the same rng state
+        base = _SkrnnModel(cell, d, h, np.random.default_rng(0), core=baseline)
+        base.p = {k: v.copy() for k, v in ours.p.items()}
+        base.opt = AdamOptimizer([base.p[k] for k in base.names])
+        fns[("baseline", "train")] = lambda: base.train_step(X, lengths, y, w)
+        fns[("baseline", "infer")] = lambda: base.infer(X, lengths)
+    return _interleaved(fns, repeats)
 
 
-def bench_steps(repeats):
+def bench_steps(repeats, baseline=None):
     import torch
 
     torch.set_num_threads(1)
     rows = []
     for name, (n, T, d, h) in CONFIGS.items():
         for cell in CELLS:
-            times = _step_config(cell, n, T, d, h, repeats)
+            times = _step_config(cell, n, T, d, h, repeats, baseline)
             for what in ("train", "infer"):
                 a, b = times[("skrnn", what)], times[("torch", what)]
                 ratio = _stats(a)[0] / _stats(b)[0]
                 target = TARGETS["train"] if what == "train" else TARGETS[("infer", cell)]
-                rows.append((name, cell, what, _fmt(a), _fmt(b), ratio, target))
+                row = [name, cell, what, _fmt(a), _fmt(b), ratio, target]
+                if baseline is not None:
+                    c = times[("baseline", what)]
+                    row += [_fmt(c), _stats(c)[0] / _stats(b)[0], _stats(a)[0] / _stats(c)[0]]
+                rows.append(tuple(row))
     return rows
 
 
@@ -223,6 +269,38 @@ def bench_memory(T=1000, n=32, d=8, h=64):
     return peak, activations
 
 
+def bench_user_fit(repeats, n=512, T=100, d=16, h=128, batch=64, epochs=2):
+    """Process CPU time of a user's fit in both dtypes and of PyTorch's float32 epochs."""
+    import torch
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, T, d))  # float64, NumPy's default
+    y = rng.integers(0, N_CLASSES, n)
+    rnn, head = torch.nn.LSTM(d, h), torch.nn.Linear(h, N_CLASSES)
+    opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
+    Xt = torch.from_numpy(np.ascontiguousarray(X.transpose(1, 0, 2)).astype(np.float32))
+    yt = torch.from_numpy(y)
+
+    def torch_fit():
+        for _ in range(epochs):
+            for perm in np.array_split(rng.permutation(n), n // batch):
+                opt.zero_grad()
+                _, (hn, _) = rnn(Xt[:, perm])
+                torch.nn.functional.cross_entropy(head(hn[-1]), yt[perm]).backward()
+                opt.step()
+
+    def skrnn_fit(dtype):
+        RNNClassifier(cell="lstm", hidden_layer_sizes=(h,), batch_size=batch,
+                      max_iter=epochs, random_state=0, dtype=dtype).fit(X, y)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter=2 does not converge
+        return _interleaved({"float64": lambda: skrnn_fit(None),
+                             "float32": lambda: skrnn_fit("float32"),
+                             "torch": torch_fit}, repeats)
+
+
 def machine():
     cpu = "unknown"
     try:
@@ -244,27 +322,40 @@ def machine():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    parser.add_argument("--only", nargs="*", default=["step", "overhead", "memory", "esn"])
+    parser.add_argument("--only", nargs="*",
+                        default=["step", "overhead", "memory", "fit", "esn"])
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__),
                                                       "RESULTS.md"))
+    parser.add_argument("--baseline", default=None,
+                        help="directory of another copy of the skrnn package to time too")
     args = parser.parse_args()
+    baseline = None if args.baseline is None else _load_baseline(args.baseline)
     repeats = 3 if args.quick else 9
     out = ["# Benchmark results", "",
-           f"`python benchmarks/run.py{' --quick' if args.quick else ''}` on "
+           f"`python benchmarks/run.py{''.join(' ' + a for a in sys.argv[1:])}` on "
            f"{datetime.date.today()}; {machine()}.", "",
            "Process CPU time, one thread for each library, skrnn and PyTorch interleaved; "
            f"{repeats} repetitions, median [min-max] in ms; ratio = skrnn / PyTorch medians.",
            ""]
     with threadpool_limits(1):
         if "step" in args.only:
-            rows = bench_steps(repeats)
-            out += ["## Training step and inference (float32, single layer)", "",
-                    "| config (batch, T, in, hidden) | cell | pass | skrnn ms | PyTorch ms "
-                    "| ratio | target |", "| --- | --- | --- | --- | --- | --- | --- |"]
-            for name, cell, what, a, b, ratio, target in rows:
+            rows = bench_steps(repeats, baseline)
+            head = ("| config (batch, T, in, hidden) | cell | pass | skrnn ms | PyTorch ms "
+                    "| ratio | target |")
+            rule = "| --- | --- | --- | --- | --- | --- | --- |"
+            if baseline is not None:
+                out += [f"Baseline: the package in `{args.baseline}`, timed in the same "
+                        "interleaved rounds; skrnn / baseline is the ratio of medians.", ""]
+                head += " baseline ms | baseline ratio | skrnn / baseline |"
+                rule += " --- | --- | --- |"
+            out += ["## Training step and inference (float32, single layer)", "", head, rule]
+            for name, cell, what, a, b, ratio, target, *base in rows:
                 mark = "met" if ratio <= target else "MISSED"
-                out.append(f"| {name} {CONFIGS[name]} | {cell} | {what} | {a} | {b} | "
-                           f"{ratio:.2f} | <= {target} {mark} |")
+                line = (f"| {name} {CONFIGS[name]} | {cell} | {what} | {a} | {b} | "
+                        f"{ratio:.2f} | <= {target} {mark} |")
+                if base:
+                    line += f" {base[0]} | {base[1]:.2f} | {base[2]:.3f} |"
+                out.append(line)
             out.append("")
             print("\n".join(out), flush=True)
         if "overhead" in args.only:
@@ -283,6 +374,17 @@ def main():
                     f"hidden x 4 bytes = {act / 2**20:.1f} MiB; peak traced memory of one "
                     f"training step: {peak / 2**20:.1f} MiB; ratio {peak / act:.2f} "
                     "(target <= 1.5).", ""]
+        if "fit" in args.only:
+            times = bench_user_fit(max(3, repeats // 2))
+            torch_med = _stats(times["torch"])[0]
+            out += ["## A user's fit: LSTM classifier on float64 X (512, 100, 16), 2 epochs",
+                    "", "| run | ms | ratio to PyTorch float32 |", "| --- | --- | --- |"]
+            for key, label in (("float64", 'skrnn, dtype=None (float64)'),
+                               ("float32", 'skrnn, dtype="float32"'),
+                               ("torch", "PyTorch float32")):
+                out.append(f"| {label} | {_fmt(times[key])} | "
+                           f"{_stats(times[key])[0] / torch_med:.2f} |")
+            out.append("")
     if "esn" in args.only:
         sys.path.insert(0, os.path.dirname(__file__))
         import esn_benchmark

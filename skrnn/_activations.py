@@ -6,11 +6,15 @@ preallocated array, and every derivative is a function of the activation's outpu
 
 ``FORWARD[name](Z)`` overwrites ``Z`` with ``f(Z)``; ``DERIVATIVE[name](Y, out)`` writes
 ``f'`` evaluated where ``f(z) = Y`` into ``out`` and returns it.
+
+The logistic sigmoid has a derivative here but no entry in ``FORWARD``: the gated cells
+compute it from negated pre-activations (:func:`skrnn.cells.base.sigmoid_of_negated`).
+:func:`inplace_sigmoid` is the stable reference form for code outside the cells.
 """
 
 import numpy as np
 
-__all__ = ["FORWARD", "DERIVATIVE", "RECURRENT_ACTIVATIONS", "HIDDEN_ACTIVATIONS"]
+__all__ = ["FORWARD", "DERIVATIVE", "inplace_sigmoid"]
 
 
 def inplace_tanh(Z):
@@ -28,8 +32,7 @@ def inplace_identity(Z):
 
 
 def inplace_sigmoid(Z):
-    # sigmoid(z) = 0.5 * tanh(z / 2) + 0.5: stable for any z and faster than
-    # scipy.special.expit inside the time loop (measured, DESIGN section 4).
+    """``sigmoid(Z)`` in place as ``0.5 * tanh(Z / 2) + 0.5``: no overflow for any ``Z``."""
     Z *= 0.5
     np.tanh(Z, out=Z)
     Z *= 0.5
@@ -79,7 +82,6 @@ FORWARD = {
     "tanh": inplace_tanh,
     "relu": inplace_relu,
     "identity": inplace_identity,
-    "sigmoid": inplace_sigmoid,
     "hard_sigmoid": inplace_hard_sigmoid,
 }
 
@@ -90,8 +92,3 @@ DERIVATIVE = {
     "sigmoid": sigmoid_derivative,
     "hard_sigmoid": hard_sigmoid_derivative,
 }
-
-#: Activations allowed for the state of a vanilla RNN (``activation=``).
-HIDDEN_ACTIVATIONS = ("tanh", "relu")
-#: Activations allowed for the gates of LSTM and GRU (``recurrent_activation=``).
-RECURRENT_ACTIVATIONS = ("sigmoid", "hard_sigmoid")

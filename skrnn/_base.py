@@ -31,6 +31,7 @@ from ._bptt import (
     init_params,
     make_dropout_masks,
 )
+from ._heads import FinalStateHead, StepHead
 from ._losses import LOSSES, trivial_loss
 from ._optimizers import LR_SCHEDULES, AdamOptimizer, SGDOptimizer
 from ._params import PositiveInt, check_positive_ints
@@ -53,6 +54,12 @@ _TRAINING_PARAMETERS_DOC = """\
         GRU only: reset gate after the recurrent product (PyTorch) or before (Cho et al.).
     bidirectional : bool, default=False
         Run every layer in both directions.
+    init : {{"orthogonal", "uniform"}}, default="orthogonal"
+        Weight initialisation. ``"orthogonal"``: Glorot-uniform input weights, orthogonal
+        recurrent blocks, zero biases (LSTM forget-gate bias 1), Glorot-uniform head.
+        ``"uniform"``: PyTorch's default, every weight and bias of a recurrent layer from
+        ``U(-1/sqrt(hidden), 1/sqrt(hidden))`` and the head as ``torch.nn.Linear``. The user
+        guide ("Choosing an initialisation") says when each helps.
     solver : {{"adam", "sgd", "lbfgs"}}, default="adam"
         Optimizer. ``"lbfgs"`` is full-batch (SciPy's L-BFGS-B) and has no ``partial_fit``.
     alpha : float, default=0.0001
@@ -122,7 +129,16 @@ _TRAINING_PARAMETERS_DOC = """\
     clock_periods : tuple of int or None, default=None
         ``cell="clockwork"`` only: the clock periods of its modules, fastest first, each
         dividing the next; every layer width must be divisible by their number. None means
-        ``(1, 2, 4, 8)``, the exponential series of Koutník et al. (2014)."""
+        ``(1, 2, 4, 8)``, the exponential series of Koutník et al. (2014).
+    dtype : {{"float32", "float64"}} or None, default=None
+        Floating-point type of the weights and of all training and prediction arithmetic;
+        ``X`` is converted to it. None follows ``X``: float32 data trains in float32,
+        anything else in float64. ``"float32"`` (PyTorch's and Keras' default) trains
+        float64 data about twice as fast; it is not the default because scikit-learn's
+        ``check_sample_weight_equivalence_on_dense_data`` asks weighted and repeated
+        samples to give predictions equal to a relative 1e-7, which float32 rounding
+        misses (see the training page). Predictions come in the same type. A
+        ``warm_start`` or ``partial_fit`` call continues in the dtype of the weights."""
 
 
 def training_parameters_doc(default_cell, early_stopping_score, stratified=True):
@@ -156,6 +172,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         "recurrent_activation": [StrOptions({"sigmoid", "hard_sigmoid"})],
         "reset_after": ["boolean"],
         "bidirectional": ["boolean"],
+        "init": [StrOptions({"orthogonal", "uniform"})],
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), PositiveInt()],
@@ -182,6 +199,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         "clip_norm": [None, Interval(Real, 0, None, closed="neither")],
         "bptt_truncate": [None, Interval(Integral, 1, None, closed="left")],
         "clock_periods": [None, "array-like"],
+        "dtype": [None, StrOptions({"float32", "float64"})],
     }
 
     #: Whether the head reads every real step (True) or the final state (False).
@@ -198,6 +216,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         recurrent_activation,
         reset_after,
         bidirectional,
+        init,
         solver,
         alpha,
         batch_size,
@@ -224,6 +243,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         clip_norm,
         bptt_truncate,
         clock_periods,
+        dtype,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cell = cell
@@ -231,6 +251,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         self.recurrent_activation = recurrent_activation
         self.reset_after = reset_after
         self.bidirectional = bidirectional
+        self.init = init
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -257,6 +278,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         self.clip_norm = clip_norm
         self.bptt_truncate = bptt_truncate
         self.clock_periods = clock_periods
+        self.dtype = dtype
 
     # ------------------------------------------------------------------ subclass hooks
     @abstractmethod
@@ -315,11 +337,16 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
 
     def _initialize(self, config, n_outputs, dtype):
         rng = self._rngs["init"]
-        weights = init_params(config, rng, dtype)
+        weights = init_params(config, rng, dtype, init=self.init)
         F = config.output_size
-        bound = np.sqrt(6.0 / (F + n_outputs))
-        weights["output.weight"] = rng.uniform(-bound, bound, (n_outputs, F)).astype(dtype)
-        weights["output.bias"] = np.zeros(n_outputs, dtype=dtype)
+        if self.init == "uniform":  # torch.nn.Linear's default: U(-1/sqrt(F), 1/sqrt(F))
+            bound = 1.0 / np.sqrt(F)
+            weights["output.weight"] = rng.uniform(-bound, bound, (n_outputs, F)).astype(dtype)
+            weights["output.bias"] = rng.uniform(-bound, bound, n_outputs).astype(dtype)
+        else:  # Glorot-uniform, zero bias
+            bound = np.sqrt(6.0 / (F + n_outputs))
+            weights["output.weight"] = rng.uniform(-bound, bound, (n_outputs, F)).astype(dtype)
+            weights["output.bias"] = np.zeros(n_outputs, dtype=dtype)
         self.weights_ = weights
         self._config = config
         self.n_outputs_ = n_outputs
@@ -341,13 +368,16 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
                              power_t=self.power_t)
 
     # ------------------------------------------------------------------ loss & gradient
-    def _head_rows(self, result, lengths):
-        """Representation rows of a forward result: (m, F) and the real-step mask."""
+    def _output_head(self):
+        """The head that reads the core's result: every real step, or the final state."""
+        return StepHead() if self._per_step else FinalStateHead()
+
+    def _real_steps(self, lengths, T):
+        """Mask of real steps ``(n_timesteps, n_sequences)`` for a per-step head, else
+        None (one row per sequence)."""
         if not self._per_step:
-            return result.final_states, None
-        T = result.outputs.shape[0]
-        mask = np.arange(T)[:, None] < lengths[None, :]
-        return result.outputs[mask], mask
+            return None
+        return np.arange(T)[:, None] < lengths[None, :]
 
     @staticmethod
     def _row_weights(sw, mask):
@@ -359,8 +389,8 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             return sw[mask]
         return np.broadcast_to(sw[None, :], mask.shape)[mask]
 
-    def _loss_grad(self, weights, X, lengths, targets, sw, *, l2_total, dropout_masks=None):
-        """Loss and gradients of one batch.
+    def _loss_grad(self, weights, X, lengths, targets, sw, *, dropout_masks=None):
+        """Loss and gradients of one batch, without the L2 penalty.
 
         Parameters
         ----------
@@ -370,11 +400,9 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         targets : ndarray
             Many-to-one: (n_sequences[, n_outputs]); per-step: (n_timesteps, n_sequences
             [, n_outputs]).
-        sw : ndarray of shape (n_sequences,)
-            Sample weights.
-        l2_total : float or None
-            Denominator of the L2 penalty ``alpha / 2 * ||W||^2 / l2_total`` (None: no
-            penalty here).
+        sw : ndarray of shape (n_sequences,) or, per step, (n_timesteps, n_sequences)
+            Row weights (zero on padding).
+        dropout_masks : list of ndarray or None
 
         Returns
         -------
@@ -385,28 +413,20 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         """
         config = self._config
         res = forward(config, weights, X, lengths, dropout_masks=dropout_masks)
-        R, mask = self._head_rows(res, lengths)
+        head = self._output_head()
+        mask = self._real_steps(lengths, X.shape[0])
         Y = targets if mask is None else targets[mask]
         w = self._row_weights(sw, mask)
         W_out, b_out = weights["output.weight"], weights["output.bias"]
-        Z = R @ W_out.T
-        Z += b_out
+        Z = head.forward(W_out, b_out, res, mask)
         if Y.ndim == 1 and self._loss == "squared_error":
             Y = Y[:, None]
         loss, dZ = LOSSES[self._loss](Z, Y, w)
-        dR = dZ @ W_out
-        if mask is None:
-            grads = backward(config, weights, res.cache, d_final=dR,
-                             bptt_truncate=self.bptt_truncate)
-        else:
-            d_out = np.zeros_like(res.outputs)
-            d_out[mask] = dR
-            grads = backward(config, weights, res.cache, d_outputs=d_out,
-                             bptt_truncate=self.bptt_truncate)
-        grads["output.weight"] = dZ.T @ R
-        grads["output.bias"] = dZ.sum(axis=0)
-        if l2_total is not None and self.alpha > 0:
-            loss += self._add_l2(weights, grads, l2_total)
+        dW_out, db_out, core_grad = head.backward(W_out, dZ, res, mask)
+        grads = backward(config, weights, res.cache, bptt_truncate=self.bptt_truncate,
+                         **core_grad)
+        grads["output.weight"] = dW_out
+        grads["output.bias"] = db_out
         return loss, grads, float(w.sum())
 
     def _add_l2(self, weights, grads, total):
@@ -443,7 +463,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         first_call = not fitted or not (self.warm_start or incremental)
         dtype = None if first_call else self.weights_["output.bias"].dtype
         batch = check_sequences(X, estimator=self, reset=first_call,
-                                dtype=(np.float64, np.float32) if dtype is None else dtype)
+                                dtype=self._fit_dtype() if dtype is None else dtype)
         targets, n_outputs = self._encode_targets(
             y, batch, first_call, classes, warm_start=not first_call and not incremental)
         config = self._make_config(batch.n_features)
@@ -634,8 +654,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             masks = make_dropout_masks(self._config, self._rngs["dropout"], sub.n_timesteps,
                                        sub.n_sequences, self.dropout, sub.X.dtype)
         loss, grads, weight_sum = self._loss_grad(
-            self.weights_, sub.X, sub.lengths, targets, weights, l2_total=None,
-            dropout_masks=masks)
+            self.weights_, sub.X, sub.lengths, targets, weights, dropout_masks=masks)
         scale = weight_sum / normalizer
         if scale != 1.0:  # _loss_grad averages over this batch's weights
             loss *= scale
@@ -700,8 +719,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             total_loss = 0.0
             acc = {k: np.zeros(s, dtype=np.float64) for k, s in zip(names, shapes)}
             for sub, targets, w in buckets:
-                loss, grads, rw = self._loss_grad(weights, sub.X, sub.lengths, targets, w,
-                                                  l2_total=None)
+                loss, grads, rw = self._loss_grad(weights, sub.X, sub.lengths, targets, w)
                 total_loss += loss * rw
                 for k in names:
                     acc[k] += grads[k] * rw
@@ -763,6 +781,7 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         mask : ndarray of bool of shape (n_timesteps, n_sequences) or None
         """
         W_out, b_out = self.weights_["output.weight"], self.weights_["output.bias"]
+        head = self._output_head()
         if self._per_step:
             out = np.zeros((batch.n_timesteps, batch.n_sequences, W_out.shape[0]),
                            dtype=W_out.dtype)
@@ -772,9 +791,9 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             sub = batch.take(idx)
             res = forward(self._config, self.weights_, sub.X, sub.lengths, keep_cache=False)
             if self._per_step:
-                out[: sub.n_timesteps, idx] = res.outputs @ W_out.T + b_out
+                out[: sub.n_timesteps, idx] = head.predict(W_out, b_out, res)
             else:
-                out[idx] = res.final_states @ W_out.T + b_out
+                out[idx] = head.predict(W_out, b_out, res)
         if check_finite and not np.all(np.isfinite(out)):
             raise ValueError(
                 "The network's outputs are not finite for this input: its values are too "
@@ -785,6 +804,12 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             mask = batch.mask
             return out[mask], mask
         return out, None
+
+    def _fit_dtype(self):
+        """The dtype (or accepted dtypes, the first preferred) a new fit converts X to."""
+        if self.dtype is None:
+            return (np.float64, np.float32)
+        return np.dtype(self.dtype)
 
     def _validated_batch(self, X):
         check_is_fitted(self, "weights_")

@@ -204,6 +204,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         recurrent_activation="sigmoid",
         reset_after=True,
         bidirectional=False,
+        init="orthogonal",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -231,11 +232,13 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         bptt_truncate=None,
         clock_periods=None,
         class_weight=None,
+        dtype=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, cell=cell, activation=activation,
             recurrent_activation=recurrent_activation, reset_after=reset_after,
-            bidirectional=bidirectional, solver=solver, alpha=alpha, batch_size=batch_size,
+            bidirectional=bidirectional, init=init, solver=solver, alpha=alpha,
+            batch_size=batch_size,
             learning_rate=learning_rate, learning_rate_init=learning_rate_init,
             power_t=power_t, max_iter=max_iter, tol=tol,
             n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
@@ -245,6 +248,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
             beta_2=beta_2, epsilon=epsilon, max_fun=max_fun, dropout=dropout,
             clip_norm=clip_norm, bptt_truncate=bptt_truncate, clock_periods=clock_periods,
+            dtype=dtype,
         )
         self.class_weight = class_weight
 

@@ -272,3 +272,43 @@ def test_adam_step_uses_the_scheduled_rate():
     # First step: m = 0.1 g, v = 0.001 g^2, lr_t = lr sqrt(1 - b2) / (1 - b1).
     lr_t = 0.05 * np.sqrt(1 - 0.999) / (1 - 0.9)
     assert_allclose(p[0], -lr_t * 0.1 / (np.sqrt(0.001) + 1e-8))
+
+
+# ---------------------------------------------------------------- initialisation
+def _initial_weights(rng, **params):
+    """The weights a fit starts from (captured before the first epoch)."""
+    X, y = rng.standard_normal((10, 4, 3)), rng.standard_normal(10)
+    seen = {}
+
+    def capture(est, *args, **kwargs):
+        seen.update({k: v.copy() for k, v in est.weights_.items()})
+        return "interrupted"
+
+    with mock.patch("skrnn._base.run_epochs", capture):
+        LSTMRegressor(**params).fit(X, y)
+    return seen
+
+
+def test_uniform_init_is_pytorchs_default(rng):
+    torch = pytest.importorskip("torch")
+    w = _initial_weights(rng, init="uniform", hidden_layer_sizes=(5,), bidirectional=True,
+                         random_state=0)
+    ref = torch.nn.LSTM(3, 5, bidirectional=True).state_dict()
+    recurrent = {k: v for k, v in w.items() if not k.startswith("output")}
+    assert {k: v.shape for k, v in recurrent.items()} == {k: tuple(v.shape)
+                                                          for k, v in ref.items()}
+    drawn = np.abs(np.concatenate([v.ravel() for v in recurrent.values()]))
+    assert drawn.max() <= 1 / np.sqrt(5) and drawn.max() > 0.95 / np.sqrt(5)
+    bound = 1 / np.sqrt(10)  # torch.nn.Linear on 2 x 5 features
+    assert np.abs(w["output.weight"]).max() <= bound
+    assert np.abs(w["output.bias"]).max() <= bound and np.any(w["output.bias"] != 0)
+
+
+def test_orthogonal_init_has_orthogonal_recurrent_blocks(rng):
+    w = _initial_weights(rng, hidden_layer_sizes=(6,), random_state=0)
+    for block in np.split(w["weight_hh_l0"], 4):
+        assert_allclose(block.T @ block, np.eye(6), atol=1e-12)
+    assert_array_equal(w["bias_ih_l0"][6:12], 1.0)  # forget gate
+    assert not np.array_equal(w["weight_hh_l0"],
+                              _initial_weights(rng, hidden_layer_sizes=(6,), init="uniform",
+                                               random_state=0)["weight_hh_l0"])

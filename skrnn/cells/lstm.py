@@ -1,0 +1,151 @@
+r"""The LSTM cell, ``cell="lstm"``: gates ``i, f, g, o`` in its parameters, as ``torch.nn.LSTM``.
+
+With :math:`\sigma` the gate activation (sigmoid, or Keras' hard sigmoid
+``clip(0.2 z + 0.5, 0, 1)``) and :math:`\odot` the elementwise product:
+
+.. math::
+    i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}) \\
+    f_t &= \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}) \\
+    g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}) \\
+    o_t &= \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}) \\
+    c_t &= f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t)
+
+Inside a batch the cell re-lays its weights out three ways, all exact:
+
+- gate rows in the order ``i, f, o, g``, so the three sigmoid gates are one block (one call
+  per elementwise operation on them, forward and backward);
+- with the logistic sigmoid, those rows negated, so ``sigmoid(x) = 1 / (1 + exp(-x))`` is
+  one exp of the stored value (:func:`~skrnn.cells.base.sigmoid_of_negated`);
+- one matrix ``[W_hh, W_ih, b]`` multiplied once per step by a stacked buffer
+  ``S[t] = [h_{t-1}; x_t; 1]``, whose top rows are the states: the input and recurrent
+  products in one, no separate pass to add them, and in backward one product per step
+  for ``dW_hh``, ``dW_ih`` and the bias gradient together.
+
+Gradients are returned in PyTorch's gate order.
+"""
+
+import numpy as np
+
+from .._activations import DERIVATIVE
+from .base import BackwardState, Cell, Ring, Trace, gate_functions
+
+__all__ = ["LSTMCell"]
+
+
+def internal_rows(hidden):
+    """Row order of the gates inside the cell, ``W[internal_rows(h)]``: i, f, o, g."""
+    h = hidden
+    return np.r_[0: 2 * h, 3 * h: 4 * h, 2 * h: 3 * h]
+
+
+class LSTMCell(Cell):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997, with a forget gate)."""
+
+    n_gates = 4
+    has_cell_state = True
+
+    def init_params(self, rng, init="orthogonal"):
+        params = super().init_params(rng, init)
+        if init == "orthogonal":
+            # Forget gate bias 1: gradients flow through c early in training
+            # (Jozefowicz et al., 2015).
+            h = self.hidden
+            params["bias_ih"][h: 2 * h] = 1.0
+        return params
+
+    def start_forward(self, p, X, h0, c0, keep):
+        T, d, n = X.shape
+        h = self.hidden
+        dtype = X.dtype
+        S = np.empty((T + 1, h + d + 1, n), dtype=dtype)
+        S[0, :h] = 0 if h0 is None else h0
+        S[:T, h: h + d] = X
+        S[:T, -1] = 1  # S[T] holds only the final state: its other rows are never read
+        if keep:
+            C = np.empty((T + 1, h, n), dtype=dtype)
+            C[0] = 0 if c0 is None else c0
+        else:
+            C = Ring((h, n), dtype, first=c0)
+        tr = Trace(S[:, :h], C, zero_start=h0 is None)
+        tr.S = S
+        tr.Z = np.empty((T, 4 * h, n), dtype=dtype) if keep else Ring((4 * h, n), dtype)
+        tr.tanh_c = np.empty((T, h, n), dtype=dtype) if keep else Ring((h, n), dtype)
+        tr.scratch = np.empty((h, n), dtype=dtype)
+        tr.gate, negated = gate_functions(self.recurrent_activation)
+        rows = internal_rows(h)
+        W = np.hstack([p["weight_hh"][rows], p["weight_ih"][rows],
+                       (p["bias_ih"] + p["bias_hh"])[rows, None]])
+        if negated:
+            W[: 3 * h] *= -1
+        tr.W = W
+        return tr
+
+    def step(self, tr, t):
+        h = self.hidden
+        z = tr.Z[t]
+        np.matmul(tr.W, tr.S[t], out=z)
+        tr.gate(z[: 3 * h])
+        np.tanh(z[3 * h:], out=z[3 * h:])
+        i, f, o, g = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
+        c = tr.C[t + 1]
+        np.multiply(f, tr.C[t], out=c)
+        np.multiply(i, g, out=tr.scratch)
+        c += tr.scratch
+        tc = tr.tanh_c[t]
+        np.tanh(c, out=tc)
+        np.multiply(o, tc, out=tr.H[t + 1])
+
+    def start_backward(self, p, tr):
+        h = self.hidden
+        n = tr.S.shape[2]
+        dtype = tr.S.dtype
+        rows = internal_rows(h)
+        bs = BackwardState()
+        bs.W_hh = p["weight_hh"][rows]
+        bs.W_ih = p["weight_ih"][rows]
+        bs.dgate = DERIVATIVE[self.recurrent_activation]
+        bs.dz = np.empty((4 * h, n), dtype=dtype)
+        bs.dW = np.zeros((4 * h, tr.S.shape[1]), dtype=dtype)
+        bs.tmp = np.empty_like(bs.dW)
+        return bs
+
+    def backward_step(self, tr, bs, t, dh, dc):
+        h = self.hidden
+        z = tr.Z[t]  # activated gates, rows i, f, o, g
+        i, f, o, g = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
+        tc = tr.tanh_c[t]
+        dz = bs.dz
+        di, df, do, dg = dz[:h], dz[h: 2 * h], dz[2 * h: 3 * h], dz[3 * h:]
+        bs.dgate(z[: 3 * h], dz[: 3 * h])  # sigma' of i, f, o at once
+        do *= tc  # do = dh * tanh(c) * sigma'(o)
+        do *= dh
+        dct = np.multiply(tc, tc)  # dc_total = dc + dh * o * (1 - tanh(c)^2)
+        np.subtract(1, dct, out=dct)
+        dct *= o
+        dct *= dh
+        dct += dc
+        di *= g
+        di *= dct
+        np.multiply(g, g, out=dg)
+        np.subtract(1, dg, out=dg)
+        dg *= i
+        dg *= dct
+        df *= tr.C[t]
+        df *= dct
+        dct *= f  # now the gradient w.r.t. c_{t-1}
+        return bs.W_hh.T @ dz, dct
+
+    def accumulate(self, tr, bs, t, x):
+        # dz S[t]^T: the gradients of W_hh, W_ih and the bias in one product.
+        np.matmul(bs.dz, tr.S[t].T, out=bs.tmp)
+        bs.dW += bs.tmp
+
+    def finish_backward(self, tr, bs):
+        h, d = self.hidden, self.input_size
+        rows = internal_rows(h)
+        out = np.empty_like(bs.dW)
+        out[rows] = bs.dW  # back to PyTorch's gate order
+        db = out[:, -1].copy()
+        return {"weight_ih": np.ascontiguousarray(out[:, h: h + d]),
+                "weight_hh": np.ascontiguousarray(out[:, :h]), "bias_ih": db,
+                "bias_hh": db.copy()}
