@@ -11,8 +11,8 @@ from sklearn.utils import TransformerTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._bptt import recurrent_adder, run_reservoir
 from ._reservoir import input_weights, normalised_reservoir, warn_if_no_echo_state
+from ._reservoir_run import recurrent_adder, run_reservoir
 from ._sequences import (
     check_lengths_argument,
     check_sequences,

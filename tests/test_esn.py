@@ -13,7 +13,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skrnn._esn as esn_module
 import skrnn._reservoir as reservoir_module
-from skrnn._bptt import run_reservoir
 from skrnn._esn import EchoStateRegressor
 from skrnn._reservoir import (
     DENSE_EIGEN_LIMIT,
@@ -21,6 +20,7 @@ from skrnn._reservoir import (
     random_reservoir,
     spectral_radius,
 )
+from skrnn._reservoir_run import run_reservoir
 from skrnn.datasets import make_mackey_glass, make_narma
 
 
