@@ -9,7 +9,10 @@ state.
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["recurrent_adder", "run_reservoir"]
+from ._activations import FORWARD
+from ._reservoir import check_reservoir_matrix
+
+__all__ = ["Reservoir", "recurrent_adder", "run_reservoir"]
 
 
 def _inactive_steps(lengths, T):
@@ -35,12 +38,17 @@ def recurrent_adder(W, n):
     is run one step at a time (free runs, generation).
 
     A CSR reservoir uses SciPy's compiled kernel that accumulates into ``z`` directly (no
-    temporary per step); a dense one a matmul into a scratch buffer.
+    temporary per step); a dense one a matmul into a scratch buffer. That kernel trusts the
+    matrix's structure, so the matrix is validated in full first
+    (:func:`~skrnn._reservoir.check_reservoir_matrix`): a malformed matrix, for instance from
+    a crafted file, raises a ValueError instead of reading out of bounds.
     """
     R = W.shape[0]
+    W = check_reservoir_matrix(W, R)
     if sp.issparse(W):
-        W = W.tocsr()
-        indptr, indices, data = W.indptr, W.indices, W.data
+        indptr = np.ascontiguousarray(W.indptr)
+        indices = np.ascontiguousarray(W.indices, dtype=indptr.dtype)
+        data = np.ascontiguousarray(W.data)
         try:
             from scipy.sparse import _sparsetools
 
@@ -106,8 +114,6 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh"
     last : ndarray of shape (n_sequences, n_reservoir)
         State at each sequence's last real step.
     """
-    from ._activations import FORWARD
-
     T, n, _ = U.shape
     R = W_in.shape[0]
     dtype = np.result_type(U.dtype, W_in.dtype)
@@ -136,3 +142,82 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh"
     states = np.ascontiguousarray(H[1:].transpose(0, 2, 1))
     _zero_padding(states, inactive)
     return states, np.ascontiguousarray(H[T].T)
+
+
+class Reservoir:
+    """A fixed reservoir ready to run: the scaled recurrent matrix, input weights and bias.
+
+    It is built from an estimator's fitted matrices at each call, which costs one pass over
+    the recurrent matrix's non-zeros: that is how ``spectral_radius`` is applied at run time
+    without recomputing eigenvalues. Every run of the estimators goes through :meth:`run`
+    (whole batches, time block by time block) or :meth:`step` (one step at a time, for free
+    runs and generation).
+
+    Parameters
+    ----------
+    W : ndarray or scipy.sparse matrix of shape (n_reservoir, n_reservoir)
+        Recurrent matrix normalised to spectral radius 1; validated here.
+    W_in : ndarray of shape (n_reservoir, n_inputs)
+        Weights of the external drive (input, then any feedback columns).
+    bias : ndarray of shape (n_reservoir,)
+    spectral_radius : float
+        Scale applied to ``W``.
+    leak_rate : float
+    activation : {"tanh", "relu", "identity"}
+    dtype : {numpy.float64, numpy.float32}
+        Precision of the run.
+    """
+
+    def __init__(self, W, W_in, bias, *, spectral_radius, leak_rate, activation,
+                 dtype=np.float64):
+        R = np.shape(bias)[0] if np.ndim(bias) == 1 else -1
+        if np.ndim(W_in) != 2 or np.shape(W_in)[0] != R:
+            raise ValueError(f"The input weights have shape {np.shape(W_in)}; expected "
+                             f"({R}, n_inputs) for a reservoir of {R} units.")
+        W = check_reservoir_matrix(W, R)
+        self.dtype = np.dtype(dtype)
+        if sp.issparse(W):
+            W = W.astype(self.dtype, copy=True)
+            W.data *= spectral_radius
+        else:
+            W = (W * spectral_radius).astype(self.dtype, copy=False)
+        self.W = W
+        self.W_in = np.asarray(W_in, dtype=self.dtype)
+        self.bias = np.asarray(bias, dtype=self.dtype)
+        self.leak_rate = float(leak_rate)
+        self.activation = activation
+        self._adders = {}
+
+    @property
+    def n_units(self):
+        return self.bias.shape[0]
+
+    def _adder(self, n):
+        if n not in self._adders:  # built once per batch width, reused by every step
+            self._adders = {n: recurrent_adder(self.W, n)}
+        return self._adders[n]
+
+    def run(self, U, lengths, h0=None, noise=None):
+        """Run over a padded batch; see :func:`run_reservoir` for shapes.
+
+        ``lengths`` may be 0 for a sequence (it then keeps ``h0``), which is how a caller
+        runs a long batch in time blocks.
+        """
+        U = np.asarray(U, dtype=self.dtype)
+        if h0 is not None:
+            h0 = np.asarray(h0, dtype=self.dtype)
+        return run_reservoir(U, lengths, self.W_in, self._adder(U.shape[1]), self.bias,
+                             leak_rate=self.leak_rate, activation=self.activation, h0=h0,
+                             noise=noise)
+
+    def step(self, u, h):
+        """One update of every sequence: ``u`` (n, n_inputs), ``h`` (n, R) -> new ``h``."""
+        z = np.ascontiguousarray((np.asarray(u, dtype=self.dtype) @ self.W_in.T + self.bias).T)
+        h_fm = np.ascontiguousarray(np.asarray(h, dtype=self.dtype).T)
+        self._adder(z.shape[1])(h_fm, z)
+        FORWARD[self.activation](z)
+        if self.leak_rate != 1.0:
+            z -= h_fm
+            z *= self.leak_rate
+            z += h_fm
+        return z.T
