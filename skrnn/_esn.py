@@ -178,6 +178,8 @@ class EchoStateRegressor(RegressorMixin, EchoStateBase):
     (1, 10, 1)
     """
 
+    _structural_params = ("n_reservoir", "include_input", "feedback")
+
     _parameter_constraints: dict = {
         **RESERVOIR_PARAMETERS,
         "alpha": [Interval(Real, 0, None, closed="left")],

@@ -42,10 +42,6 @@ RESERVOIR_PARAMETERS = {
     "verbose": ["verbose"],
 }
 
-# Parameters whose change after a fit the fitted matrices cannot follow: using the model
-# then needs a refit (spectral_radius, leak_rate and activation apply at run time instead).
-_STRUCTURAL = ("n_reservoir", "include_input", "feedback", "features")
-
 
 def kept_steps(lengths, washout, t0, t1):
     """Boolean (t1 - t0, n_sequences): real steps in ``[t0, t1)`` after each washout.
@@ -59,6 +55,11 @@ def kept_steps(lengths, washout, t0, t1):
 
 class EchoStateBase(BaseEstimator):
     """Shared construction and runs of the reservoir estimators (not an estimator itself)."""
+
+    # Parameters whose change after a fit the fitted matrices (or readout) cannot follow:
+    # using the model then needs a refit. spectral_radius, leak_rate and activation apply
+    # at run time instead.
+    _structural_params = ("n_reservoir",)
 
     def _build_reservoir(self, n_features, n_feedback=0):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -76,7 +77,7 @@ class EchoStateBase(BaseEstimator):
                                       self.feedback_scaling, rngs["feedback"])
                         if n_feedback else None)
         self._noise_rng = rngs["noise"]
-        self._structure = {k: getattr(self, k) for k in _STRUCTURAL if hasattr(self, k)}
+        self._structure = {k: getattr(self, k) for k in self._structural_params}
 
     def _scaled_reservoir(self):
         """``spectral_radius * W_``: the recurrent matrix as it runs."""
