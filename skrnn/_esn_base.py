@@ -25,6 +25,30 @@ __all__ = ["RESERVOIR_PARAMETERS", "EchoStateBase", "kept_steps"]
 # Independent random streams spawned from ``random_state``, in this order.
 _STREAMS = ("reservoir", "eigen_solver", "input", "bias", "feedback", "noise")
 
+# The last few normalised reservoirs, keyed by everything that determines them (topology,
+# size, density, seed). A grid search clones and refits: with an integer random_state every
+# fit draws the same reservoir, so a grid over spectral_radius, leak_rate, alpha, ... finds
+# its eigenvalues here instead of recomputing them. Entries are copied in and out, so no
+# estimator shares (or can alter) another's matrix.
+_NORMALISED_CACHE = {}
+_CACHE_SIZE = 4
+
+
+def _normalised(reservoir, n_reservoir, density, seed, rngs):
+    if not isinstance(reservoir, str):  # user matrices and callables: not cached
+        return make_reservoir(reservoir, n_reservoir, density, rngs["reservoir"],
+                              rngs["eigen_solver"])
+    key = (reservoir, int(n_reservoir), float(density) if reservoir == "random" else None,
+           seed)
+    if key not in _NORMALISED_CACHE:
+        W, rho = make_reservoir(reservoir, n_reservoir, density, rngs["reservoir"],
+                                rngs["eigen_solver"])
+        while len(_NORMALISED_CACHE) >= _CACHE_SIZE:
+            _NORMALISED_CACHE.pop(next(iter(_NORMALISED_CACHE)))
+        _NORMALISED_CACHE[key] = (W.copy(), rho)
+    W, rho = _NORMALISED_CACHE[key]
+    return W.copy(), rho
+
 #: Constraints of the parameters every reservoir estimator has, under the same names.
 RESERVOIR_PARAMETERS = {
     "n_reservoir": [Interval(Integral, 1, None, closed="left")],
@@ -66,9 +90,8 @@ class EchoStateBase(BaseEstimator):
         rngs = dict(zip(_STREAMS, (np.random.default_rng(s) for s in
                                    np.random.SeedSequence(seed).spawn(len(_STREAMS)))))
         warn_if_no_echo_state(self.spectral_radius, self.leak_rate)
-        self.W_, self.spectral_radius_unit_ = make_reservoir(
-            self.reservoir, self.n_reservoir, self.density, rngs["reservoir"],
-            rngs["eigen_solver"])
+        self.W_, self.spectral_radius_unit_ = _normalised(
+            self.reservoir, self.n_reservoir, self.density, seed, rngs)
         self.W_in_ = input_weights(self.n_reservoir, n_features, self.input_density,
                                    self.input_scaling, rngs["input"])
         self.bias_ = rngs["bias"].uniform(-self.bias_scaling, self.bias_scaling,

@@ -63,6 +63,8 @@ class RidgeStatistics:
         ``F``'s precision and are accumulated in float64.
         """
         Y = np.asarray(Y, dtype=np.float64)
+        if F.shape[0] == 0:  # a block entirely inside the washout
+            return self
         if w is None:
             weight = float(F.shape[0])
             mean_f = F.mean(axis=0, dtype=np.float64)

@@ -34,9 +34,9 @@ __all__ = [
 #: density 0.1: dense ``eigvals`` 0.24 s at 500 units, 1.3 s at 1000, 5.7 s at 2000, 17 s at
 #: 3000; ARPACK 0.03 s, 0.09 s and 2 s at 500, 1000 and 2000 units and equal to the dense
 #: value to 1e-13 on 20 of 20 random sparse reservoirs (``eigs(k=1)`` missed on 4 of them,
-#: by up to 1%). Dense eigenvalues above 1000 units would cost more than running the
-#: reservoir over a 10,000-step series, hence 1000 and not "a few thousand".
-DENSE_EIGEN_LIMIT = 1000
+#: by up to 1%). At 1000 units the dense solve cost more than the rest of a fit of 400
+#: sequences of 100 steps, hence 300: dense where it is cheap, ARPACK above.
+DENSE_EIGEN_LIMIT = 300
 
 # ARPACK settings: six eigenvalues of largest magnitude in a 40-vector Krylov space.
 _ARPACK_K = 6

@@ -386,3 +386,23 @@ def test_transformer_summaries():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         EchoStateTransformer(**kw).fit(X).transform(X)
+
+
+def test_a_grid_over_spectral_radius_computes_eigenvalues_once(monkeypatch):
+    import skrnn._esn_base as base_module
+    import skrnn._reservoir as reservoir_module
+
+    monkeypatch.setattr(base_module, "_NORMALISED_CACHE", {})
+    calls = []
+    original = reservoir_module.spectral_radius
+    monkeypatch.setattr(reservoir_module, "spectral_radius",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    X, y = _classes(n=60)
+    grid = GridSearchCV(EchoStateClassifier(n_reservoir=30, random_state=0),
+                        {"spectral_radius": [0.3, 0.5, 0.7, 0.9, 0.99]}, cv=2).fit(X, y)
+    assert len(calls) == 1  # 11 fits, one eigenvalue computation
+    assert _radius(grid.best_estimator_.W_) == pytest.approx(1.0, abs=1e-9)
+    # A fitted matrix is the estimator's own: altering it leaves the next fit unharmed.
+    grid.best_estimator_.W_.data[:] = 0
+    fresh = EchoStateClassifier(n_reservoir=30, random_state=0).fit(X, y)
+    assert _radius(fresh.W_) == pytest.approx(1.0, abs=1e-9)
