@@ -15,6 +15,27 @@ from ._reservoir import check_reservoir_matrix
 __all__ = ["Reservoir", "recurrent_adder", "run_reservoir"]
 
 
+def _tanh_via_exp(z):
+    """``tanh`` in place as ``2 / (1 + exp(-2 z)) - 1``.
+
+    NumPy's ``exp`` is vectorised where its ``tanh`` is not: measured here on (1000, 400)
+    blocks, 4.0 ms against 6.6 ms in float64 and 0.85 against 1.2 ms in float32, with an
+    absolute error below 4e-16 (float64). Overflow of ``exp`` gives the right limit -1.
+    """
+    z *= -2
+    with np.errstate(over="ignore"):
+        np.exp(z, out=z)
+    z += 1
+    np.divide(2, z, out=z)
+    z -= 1
+    return z
+
+
+# The reservoir's activations: as the shared ones, with a faster tanh (reservoir states
+# need absolute, not relative, accuracy near 0).
+_ACTIVATIONS = {**FORWARD, "tanh": _tanh_via_exp}
+
+
 def _inactive_steps(lengths, T):
     """Per step, a boolean array of sequences past their end, or None if none are."""
     min_len = int(lengths.min())
@@ -126,7 +147,7 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh"
     H[1:] = P.reshape(T, n, R).transpose(0, 2, 1)  # the projection, overwritten step by step
     H[0] = 0 if h0 is None else h0.T
     add_recurrent = W if callable(W) else recurrent_adder(W, n)
-    f = FORWARD[activation]
+    f = _ACTIVATIONS[activation]
     a = float(leak_rate)
     leaky = a != 1.0
     for t in range(T):
@@ -215,7 +236,7 @@ class Reservoir:
         z = np.ascontiguousarray((np.asarray(u, dtype=self.dtype) @ self.W_in.T + self.bias).T)
         h_fm = np.ascontiguousarray(np.asarray(h, dtype=self.dtype).T)
         self._adder(z.shape[1])(h_fm, z)
-        FORWARD[self.activation](z)
+        _ACTIVATIONS[self.activation](z)
         if self.leak_rate != 1.0:
             z -= h_fm
             z *= self.leak_rate
