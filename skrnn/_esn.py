@@ -240,8 +240,8 @@ class EchoStateRegressor(RegressorMixin, EchoStateBase):
     def _features(self, U, states, keep):
         """Readout rows ``[u, x]`` at the kept steps: a fresh array the statistics may own."""
         S = states.reshape(-1, states.shape[2]) if keep is None else states[keep]
-        if not self.include_input:
-            return S if keep is None else S
+        if not self.include_input:  # a view of this block's states, which nothing reuses
+            return S
         Ur = U.reshape(-1, U.shape[2]) if keep is None else U[keep]
         return np.concatenate([Ur.astype(S.dtype, copy=False), S], axis=1)
 
@@ -399,30 +399,34 @@ class EchoStateRegressor(RegressorMixin, EchoStateBase):
                              f"{state.shape}.")
         return state
 
-    def _free_run(self, reservoir, U, lengths, h0=None, y0=None):
+    def _free_run(self, reservoir, U, lengths, h0=None, y0=None, keep_states=True):
         """Run on the model's own previous outputs (feedback): (Z, states, last states).
 
         One :meth:`~skrnn._reservoir_run.Reservoir.step` per time step, since each step's
-        input needs the previous step's readout.
+        input needs the previous step's readout. ``states`` is None unless ``keep_states``.
         """
         T, n = U.shape[:2]
         dtype = reservoir.dtype
         h = np.zeros((n, self.n_reservoir), dtype) if h0 is None else h0.astype(dtype)
         y_prev = np.zeros((n, self.n_outputs_), dtype) if y0 is None else y0.astype(dtype)
-        states = np.zeros((T, n, self.n_reservoir), dtype)
+        states = np.zeros((T, n, self.n_reservoir), dtype) if keep_states else None
         Z = np.zeros((T, n, self.n_outputs_), dtype)
         for t in range(T):
             active = (lengths > t)[:, None]
             h_new = reservoir.step(np.concatenate([U[t], y_prev], axis=1), h)
             z = self._readout(U[t], h_new)
             h = np.where(active, h_new, h)
-            states[t] = np.where(active, h_new, 0)
+            if keep_states:
+                states[t] = np.where(active, h_new, 0)
             Z[t] = np.where(active, z, 0)
             y_prev = np.where(active, z, y_prev)
         return Z, states, h
 
-    def _predicted_blocks(self, data, initial_state=None):
-        """Yields ``(chunk, t0, U, Z, states)`` for every time block of every chunk."""
+    def _predicted_blocks(self, data, initial_state=None, keep_states=False):
+        """Yields ``(chunk, t0, U, Z, states)`` for every time block of every chunk.
+
+        ``states`` may be None for a free run (feedback) unless ``keep_states``.
+        """
         check_is_fitted(self, "coef_")
         h0_all = self._check_initial_state(initial_state, data.n_sequences)
         reservoir = self._runner(data.dtype)
@@ -433,7 +437,8 @@ class EchoStateRegressor(RegressorMixin, EchoStateBase):
             if self.feedback:
                 y0 = self._last_target[idx] if isinstance(initial_state, str) else None
                 U = chunk.batch.X
-                Z, states, _ = self._free_run(reservoir, U, chunk.batch.lengths, h0=h0, y0=y0)
+                Z, states, _ = self._free_run(reservoir, U, chunk.batch.lengths, h0=h0, y0=y0,
+                                              keep_states=keep_states)
                 self._check_outputs(Z, kept_steps(chunk.batch.lengths, 0, 0, U.shape[0]))
                 yield chunk, 0, U, Z, states
             else:
@@ -511,7 +516,8 @@ class EchoStateRegressor(RegressorMixin, EchoStateBase):
         check_is_fitted(self, "coef_")
         data = ChunkedInput(X, estimator=self, reset=False, n_units=self.n_reservoir)
         out = StepOutputs(data, self.n_reservoir, data.dtype)
-        for chunk, t0, _, _, states in self._predicted_blocks(data, initial_state):
+        for chunk, t0, _, _, states in self._predicted_blocks(data, initial_state,
+                                                              keep_states=True):
             out.put(chunk.index, t0, states)
         return out.result()
 
