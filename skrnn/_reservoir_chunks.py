@@ -54,7 +54,7 @@ def plan_chunks(lengths, n_units, budget=None):
     chunks, i, n = [], 0, len(order)
     while i < n:
         longest = int(lengths[order[i]])
-        cap = max(1, budget // (n_units * min(longest, _MIN_BLOCK_STEPS)))
+        cap = max(1, budget // (n_units * min(max(longest, 1), _MIN_BLOCK_STEPS)))
         j = i + 1
         while j < n and j - i < cap and 2 * lengths[order[j]] >= longest:
             j += 1
@@ -115,6 +115,7 @@ class ChunkedInput:
             self._X = list(X)
             self.lengths = np.array([np.shape(s)[0] if np.ndim(s) else 0 for s in self._X],
                                     dtype=np.intp)
+            self._check_feature_counts()
             self.kind = "ragged"
             self.n_timesteps_in = int(self.lengths.max())
             dtypes = {getattr(s, "dtype", None) for s in self._X}
@@ -137,6 +138,16 @@ class ChunkedInput:
                                              allow_multi_output=True)
             self._chunks = plan_chunks(self.lengths, self.n_units)
         self.n_features = estimator.n_features_in_
+
+    def _check_feature_counts(self):
+        """Mixed feature counts across chunks: the message the unchunked check would give."""
+        counts = [np.shape(s)[1] if np.ndim(s) == 2 else None for s in self._X]
+        first = counts[0]
+        for i, c in enumerate(counts):
+            if first is not None and c is not None and c != first:
+                raise ValueError(
+                    f"Sequence {i} of X has {c} features but sequence 0 has {first}; all "
+                    "sequences must have the same number of features.")
 
     @property
     def n_sequences(self):

@@ -277,6 +277,9 @@ def test_ragged_errors_name_the_sequence_by_its_position_in_X():
         EchoStateTransformer(n_reservoir=10).fit(X)
     y = [x[:, 0] for x in X[:-1]] + [np.zeros(3)]
     X[17][2, 1] = 0.0
+    mixed = X[:20] + [rng.standard_normal((80, 3))]  # the longest comes first in its chunk
+    with pytest.raises(ValueError, match="Sequence 20 of X has 3 features but sequence 0 "):
+        EchoStateTransformer(n_reservoir=10).fit(mixed)
     with pytest.raises(ValueError, match="Target sequence 29 has 3 steps"):
         EchoStateRegressor(n_reservoir=10).fit(X, y)
 
