@@ -237,6 +237,16 @@ class EchoStateRegressor(RegressorMixin, EchoStateBase):
         Z += self.intercept_.astype(states.dtype, copy=False)
         return Z
 
+    def _readout_feature_major(self, U, H):
+        """:meth:`_readout` from states in the run's layout ``(T, R, n)``: no copy of them."""
+        d = U.shape[-1] if self.include_input else 0
+        coef = self.coef_.astype(H.dtype, copy=False)
+        Z = np.matmul(coef[:, d:], H).transpose(0, 2, 1)  # (T, n, k)
+        if d:
+            Z += U @ coef[:, :d].T
+        Z += self.intercept_.astype(H.dtype, copy=False)
+        return Z
+
     def _features(self, U, states, keep):
         """Readout rows ``[u, x]`` at the kept steps: a fresh array the statistics may own."""
         S = states.reshape(-1, states.shape[2]) if keep is None else states[keep]
@@ -442,8 +452,11 @@ class EchoStateRegressor(RegressorMixin, EchoStateBase):
                 self._check_outputs(Z, kept_steps(chunk.batch.lengths, 0, 0, U.shape[0]))
                 yield chunk, 0, U, Z, states
             else:
-                for t0, t1, U, states, _ in self._blocks(reservoir, chunk, h0=h0):
-                    Z = self._readout(U, states)
+                # predict needs only the readout: it reads the run's own layout directly.
+                for t0, t1, U, states, _ in self._blocks(reservoir, chunk, h0=h0,
+                                                         feature_major=not keep_states):
+                    Z = (self._readout(U, states) if keep_states
+                         else self._readout_feature_major(U, states))
                     self._check_outputs(Z, kept_steps(chunk.batch.lengths, 0, t0, t1))
                     yield chunk, t0, U, Z, states
             self._chunk_progress(c, len(data._chunks), chunk, started)

@@ -137,16 +137,18 @@ class EchoStateBase(BaseEstimator):
                       f"up to {chunk.batch.n_timesteps} steps, "
                       f"{time.perf_counter() - started:.2f} s elapsed")
 
-    def _blocks(self, reservoir, chunk, h0=None):
+    def _blocks(self, reservoir, chunk, h0=None, feature_major=False):
         """Run one chunk block by block: yields ``(t0, t1, U_block, states, last)``.
 
-        ``states`` is (t1 - t0, n, R); ``last`` the state of every sequence after step
-        ``t1 - 1`` (or after its own last step, if that came earlier).
+        ``states`` is (t1 - t0, n, R), or (t1 - t0, R, n) with ``feature_major``; ``last``
+        the state of every sequence after step ``t1 - 1`` (or after its own last step, if
+        that came earlier).
         """
         U, lengths = chunk.batch.X, chunk.batch.lengths
         h = h0
         for t0, t1 in time_blocks(U.shape[0], U.shape[1], reservoir.n_units):
-            states, h = reservoir.run(U[t0:t1], np.clip(lengths - t0, 0, t1 - t0), h0=h)
+            states, h = reservoir.run(U[t0:t1], np.clip(lengths - t0, 0, t1 - t0), h0=h,
+                                      feature_major=feature_major)
             yield t0, t1, U[t0:t1], states, h
 
     def _sequence_summaries(self, data, reservoir, summaries, started=None):

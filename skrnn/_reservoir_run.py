@@ -102,7 +102,7 @@ def recurrent_adder(W, n):
 
 
 def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh", h0=None,
-                  noise=None):
+                  noise=None, feature_major=False):
     r"""Forward-only leaky reservoir run, the echo state network's state update.
 
     .. math::  x_t = (1 - a) x_{t-1} + a \, f(W x_{t-1} + W_{in} u_t + b + \epsilon_t)
@@ -127,11 +127,16 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh"
         Initial state; zeros if None.
     noise : ndarray of shape (n_timesteps, n_sequences, n_reservoir) or None
         Added to the pre-activation at each step (state noise as a regulariser).
+    feature_major : bool, default=False
+        Return the states in the run's own layout, ``(n_timesteps, n_reservoir,
+        n_sequences)``, without the copy into the batch-major layout; padded steps then
+        hold the sequence's last state instead of zero.
 
     Returns
     -------
     states : ndarray of shape (n_timesteps, n_sequences, n_reservoir)
-        Reservoir states after every step (zero at padded steps).
+        Reservoir states after every step (zero at padded steps); (n_timesteps,
+        n_reservoir, n_sequences) with ``feature_major``.
     last : ndarray of shape (n_sequences, n_reservoir)
         State at each sequence's last real step.
     """
@@ -139,12 +144,13 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh"
     R = W_in.shape[0]
     dtype = np.result_type(U.dtype, W_in.dtype)
     inactive = _inactive_steps(np.asarray(lengths, dtype=np.intp), T)
-    P = U.reshape(T * n, -1) @ W_in.T
-    P += bias
-    if noise is not None:
-        P += noise.reshape(T * n, R)
     H = np.empty((T + 1, R, n), dtype=dtype)
-    H[1:] = P.reshape(T, n, R).transpose(0, 2, 1)  # the projection, overwritten step by step
+    # The input projection of every step, written feature-major straight into the state
+    # buffer (each step then overwrites its own slot).
+    np.matmul(W_in, U.transpose(0, 2, 1), out=H[1:])
+    H[1:] += bias[:, None]
+    if noise is not None:
+        H[1:] += noise.transpose(0, 2, 1)
     H[0] = 0 if h0 is None else h0.T
     add_recurrent = W if callable(W) else recurrent_adder(W, n)
     f = _ACTIVATIONS[activation]
@@ -160,6 +166,8 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh"
             z += H[t]
         if inactive[t] is not None:
             np.copyto(z, H[t], where=inactive[t])
+    if feature_major:
+        return H[1:], np.ascontiguousarray(H[T].T)
     states = np.ascontiguousarray(H[1:].transpose(0, 2, 1))
     _zero_padding(states, inactive)
     return states, np.ascontiguousarray(H[T].T)
@@ -218,7 +226,7 @@ class Reservoir:
             self._adders = {n: recurrent_adder(self.W, n)}
         return self._adders[n]
 
-    def run(self, U, lengths, h0=None, noise=None):
+    def run(self, U, lengths, h0=None, noise=None, feature_major=False):
         """Run over a padded batch; see :func:`run_reservoir` for shapes.
 
         ``lengths`` may be 0 for a sequence (it then keeps ``h0``), which is how a caller
@@ -229,7 +237,7 @@ class Reservoir:
             h0 = np.asarray(h0, dtype=self.dtype)
         return run_reservoir(U, lengths, self.W_in, self._adder(U.shape[1]), self.bias,
                              leak_rate=self.leak_rate, activation=self.activation, h0=h0,
-                             noise=noise)
+                             noise=noise, feature_major=feature_major)
 
     def step(self, u, h):
         """One update of every sequence: ``u`` (n, n_inputs), ``h`` (n, R) -> new ``h``."""
