@@ -1,6 +1,7 @@
 """The composable reservoir: readout statistics against Ridge, topologies, bounded-memory
 chunked runs, safe loading, the classifier and the unsupervised transformer."""
 
+import doctest
 import io
 import tracemalloc
 import warnings
@@ -409,3 +410,11 @@ def test_a_grid_over_spectral_radius_computes_eigenvalues_once(monkeypatch):
     grid.best_estimator_.W_.data[:] = 0
     fresh = EchoStateClassifier(n_reservoir=30, random_state=0).fit(X, y)
     assert _radius(fresh.W_) == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("cls", [EchoStateClassifier, EchoStateTransformer])
+def test_docstring_examples_hold(cls):
+    runner = doctest.DocTestRunner()
+    for test in doctest.DocTestFinder().find(cls, globs={}):
+        runner.run(test)
+    assert runner.tries > 0 and runner.failures == 0
