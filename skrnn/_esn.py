@@ -140,13 +140,17 @@ class EchoStateRegressor(RegressorMixin, EchoStateBase):
     univariate series must be passed as ``X[:, :, None]``: a 2-D array is always read as
     length-1 sequences.
 
-    The readout is solved from sufficient statistics: with per-step weights :math:`w`
-    (the weight of the step's sequence) and features :math:`f = [u, x]`, the weighted sums
-    :math:`\sum w`, :math:`\sum w f`, :math:`\sum w y`, :math:`\sum w f f^T` and
-    :math:`\sum w f y^T`. Weighted centring gives the intercept, and the ridge penalty acts
-    on the centred problem only:
-    :math:`W_{out}^T = (C_{ff} + \alpha I)^{-1} C_{fy}`. Fitting several sequences at
-    once, ``partial_fit`` on chunks and a single ``fit`` therefore give the same readout to
+    The readout is solved from sufficient statistics
+    (:class:`~skrnn._readout.RidgeStatistics`): with per-step weights :math:`w` (the weight
+    of the step's sequence) and features :math:`f = [u, x]`, the total weight, the weighted
+    means :math:`\bar f`, :math:`\bar y` and the weighted centred sums
+    :math:`C_{ff} = \sum w (f - \bar f)(f - \bar f)^T` and
+    :math:`C_{fy} = \sum w (f - \bar f)(y - \bar y)^T`, merged chunk by chunk. The ridge
+    penalty acts on the centred problem only,
+    :math:`W_{out}^T = (C_{ff} + \alpha I)^{-1} C_{fy}`, and the intercept is
+    :math:`\bar y - W_{out} \bar f`, as in :class:`~sklearn.linear_model.Ridge` (to 1e-8
+    relative at input offsets up to 1e6). Fitting several sequences at once,
+    ``partial_fit`` on chunks and a single ``fit`` therefore give the same readout to
     rounding, and a sample weight of ``k`` equals repeating a sequence ``k`` times.
 
     Memory stays bounded for any mix of lengths: sequences are run in length-sorted

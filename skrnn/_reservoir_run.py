@@ -15,13 +15,21 @@ from ._reservoir import check_reservoir_matrix
 __all__ = ["Reservoir", "recurrent_adder", "run_reservoir"]
 
 
+_EXP_TANH_MIN_SIZE = 4096
+
+
 def _tanh_via_exp(z):
     """``tanh`` in place as ``2 / (1 + exp(-2 z)) - 1``.
 
     NumPy's ``exp`` is vectorised where its ``tanh`` is not: measured here on (1000, 400)
     blocks, 4.0 ms against 6.6 ms in float64 and 0.85 against 1.2 ms in float32, with an
     absolute error below 4e-16 (float64). Overflow of ``exp`` gives the right limit -1.
+    Small blocks (one series) keep ``np.tanh``: there the four extra calls per step cost
+    more than the vectorisation saves (measured: predict on one 10,000-step series at 500
+    units, 0.343 s against 0.319 s).
     """
+    if z.size < _EXP_TANH_MIN_SIZE:
+        return np.tanh(z, out=z)
     z *= -2
     with np.errstate(over="ignore"):
         np.exp(z, out=z)
