@@ -57,7 +57,8 @@ _SHARED_DOC = """    random_state : int, RandomState instance or None, default=N
 
 
 class EchoStateTransformer(TransformerMixin, EchoStateBase):
-    """Reservoir features of whole sequences, without targets.
+    # The docstring shares its reservoir parameters with the classifier's, hence assigned.
+    __doc__ = """Reservoir features of whole sequences, without targets.
 
     ``fit(X)`` builds a fixed random reservoir (it needs no ``y`` and learns nothing from
     the data but its feature count); ``transform(X)`` runs every sequence through it and
@@ -252,7 +253,7 @@ class EchoStateTransformer(TransformerMixin, EchoStateBase):
 
 
 class EchoStateClassifier(ClassifierMixin, EchoStateBase):
-    """Echo state network classifier: reservoir features of each sequence, ridge readout.
+    __doc__ = """Echo state network classifier: reservoir features of each sequence, ridge readout.
 
     Each sequence runs through a fixed random reservoir (as in
     :class:`EchoStateRegressor`); its features (the last state, the mean state, or both,
@@ -311,7 +312,7 @@ class EchoStateClassifier(ClassifierMixin, EchoStateBase):
     >>> from skrnn import EchoStateClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((80, 30, 1))
-    >>> y = np.where(X[:, -10:, 0].mean(axis=1) > 0, "up", "down")
+    >>> y = np.where(X[:, :, 0].mean(axis=1) > 0, "up", "down")
     >>> clf = EchoStateClassifier(n_reservoir=50, random_state=0).fit(X, y)
     >>> clf.score(X, y) > 0.9
     True
