@@ -126,7 +126,12 @@ class ChunkedInput:
                                  "sequences; they must match.")
             # Validate the first chunk now, so n_features_in_ is set before any work.
             self._chunks = plan_chunks(self.lengths, self.n_units)
-            self._first = self._ragged_chunk(self._chunks[0], reset=reset)
+            self._first = self._ragged_chunk(self._chunks[0], reset=reset, targets=False)
+            if y is not None:
+                # Every sequence of X is checked before any target, as the unchunked check
+                # does: an error in X is reported as such, whatever y holds.
+                for index in self._chunks[1:]:
+                    self._ragged_chunk(index, reset=False, targets=False)
         else:
             self._batch = check_sequences(X, estimator=estimator, reset=reset)
             self.lengths, self.kind = self._batch.lengths, self._batch.kind
@@ -166,12 +171,14 @@ class ChunkedInput:
             return np.shape(self._y[0])[1] if np.ndim(self._y[0]) == 2 else 1
         return self._Y.shape[2] if self._Y.ndim == 3 else 1
 
-    def _ragged_chunk(self, index, reset):
+    def _ragged_chunk(self, index, reset, targets=True, batch=None):
         try:
-            batch = check_sequences([self._X[i] for i in index], estimator=self._estimator,
-                                    reset=reset, dtype=self.dtype)
+            if batch is None:
+                batch = check_sequences([self._X[i] for i in index],
+                                        estimator=self._estimator, reset=reset,
+                                        dtype=self.dtype)
             Y = None
-            if self._y is not None:
+            if targets and self._y is not None:
                 Y = check_step_targets([self._y[i] for i in index], batch, numeric=True,
                                        allow_multi_output=True)
         except (ValueError, TypeError) as exc:
@@ -187,7 +194,8 @@ class ChunkedInput:
     def __iter__(self):
         for k, index in enumerate(self._chunks):
             if self._ragged:
-                chunk = self._first if k == 0 else self._ragged_chunk(index, reset=False)
+                chunk = (self._ragged_chunk(index, reset=False, batch=self._first.batch)
+                         if k == 0 else self._ragged_chunk(index, reset=False))
                 if self._y is not None and k and chunk.Y.shape[2] != self.n_outputs:
                     raise ValueError("All target sequences must have the same number of "
                                      "outputs.")
