@@ -6,6 +6,7 @@ The estimators (:mod:`skrnn._esn` per-step regression, :mod:`skrnn._esn_features
 classification and unsupervised features) compose these with a readout.
 """
 
+import threading
 import time
 from numbers import Integral, Real
 
@@ -29,9 +30,13 @@ _STREAMS = ("reservoir", "eigen_solver", "input", "bias", "feedback", "noise")
 # size, density, seed). A grid search clones and refits: with an integer random_state every
 # fit draws the same reservoir, so a grid over spectral_radius, leak_rate, alpha, ... finds
 # its eigenvalues here instead of recomputing them. Entries are copied in and out, so no
-# estimator shares (or can alter) another's matrix.
+# estimator shares (or can alter) another's matrix; a lock keeps threaded grid searches
+# safe, and matrices above _CACHE_MAX_VALUES stored values (dense ones of a few thousand
+# units) are not kept.
 _NORMALISED_CACHE = {}
 _CACHE_SIZE = 4
+_CACHE_MAX_VALUES = 2**22
+_CACHE_LOCK = threading.Lock()
 
 
 def _normalised(reservoir, n_reservoir, density, seed, rngs):
@@ -40,14 +45,20 @@ def _normalised(reservoir, n_reservoir, density, seed, rngs):
                               rngs["eigen_solver"])
     key = (reservoir, int(n_reservoir), float(density) if reservoir == "random" else None,
            seed)
-    if key not in _NORMALISED_CACHE:
+    with _CACHE_LOCK:
+        hit = _NORMALISED_CACHE.get(key)
+    if hit is None:
         W, rho = make_reservoir(reservoir, n_reservoir, density, rngs["reservoir"],
                                 rngs["eigen_solver"])
-        while len(_NORMALISED_CACHE) >= _CACHE_SIZE:
-            _NORMALISED_CACHE.pop(next(iter(_NORMALISED_CACHE)))
-        _NORMALISED_CACHE[key] = (W.copy(), rho)
-    W, rho = _NORMALISED_CACHE[key]
+        if (W.nnz if sp.issparse(W) else W.size) <= _CACHE_MAX_VALUES:
+            with _CACHE_LOCK:
+                while len(_NORMALISED_CACHE) >= _CACHE_SIZE:
+                    _NORMALISED_CACHE.pop(next(iter(_NORMALISED_CACHE)))
+                _NORMALISED_CACHE[key] = (W.copy(), rho)
+        return W, rho
+    W, rho = hit
     return W.copy(), rho
+
 
 #: Constraints of the parameters every reservoir estimator has, under the same names.
 RESERVOIR_PARAMETERS = {
