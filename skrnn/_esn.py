@@ -59,13 +59,12 @@ class EchoStateRegressor(RegressorMixin, EchoStateBase):
         Fraction of non-zero input (and feedback) weights, at least one per unit.
     activation : {"tanh", "relu", "identity"}, default="tanh"
         Reservoir activation :math:`f`.
-    reservoir : {"random", "cycle", "delay_line"}, array-like, sparse matrix or callable, \
-            default="random"
+    reservoir : {"random", "cycle", "delay_line"}, array-like or callable, default="random"
         Topology of the recurrent matrix: random and sparse (``density``), the simple cycle
         reservoir of Rodan and Tino (2011) (one ring, all weights equal), the delay line
         (the ring without its closing edge; nilpotent, so ``spectral_radius`` is its
-        weight), your own matrix of shape (n_reservoir, n_reservoir), or a callable
-        ``reservoir(n_reservoir, rng)`` that returns one. A matrix with a non-zero
+        weight), your own dense or sparse matrix of shape (n_reservoir, n_reservoir), or a
+        callable ``reservoir(n_reservoir, rng)`` that returns one. A matrix with a non-zero
         eigenvalue is normalised to spectral radius 1.
     washout : int, default=0
         Time steps dropped from the readout fit (and from :meth:`score`) at the start of
