@@ -134,6 +134,12 @@ class EchoStateBase(BaseEstimator):
                 raise ValueError(
                     f"{name} was changed from {value!r} to {now!r} after fit; the fitted "
                     f"reservoir and readout were built for {name}={value!r}. Call fit again.")
+        # A model from a file is only as sound as its arrays: the shapes a run relies on.
+        R, d = self.n_reservoir, self.n_features_in_
+        for name, value, shape in (("W_in_", self.W_in_, (R, d)), ("bias_", self.bias_, (R,))):
+            if np.shape(value) != shape:
+                raise ValueError(f"{name} has shape {np.shape(value)}; the model expects "
+                                 f"{shape}. The fitted reservoir is inconsistent: fit again.")
         return Reservoir(self.W_, self._input_matrix(), self.bias_,
                          spectral_radius=self.spectral_radius, leak_rate=self.leak_rate,
                          activation=self.activation, dtype=dtype)

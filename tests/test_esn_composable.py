@@ -143,6 +143,14 @@ def test_crafted_skops_file_gives_a_clear_error_not_a_crash(how):
         loaded.transform(X)
 
 
+def test_inconsistent_input_weights_are_a_clear_error():
+    X = np.random.default_rng(0).standard_normal((3, 20, 2))
+    esn = EchoStateRegressor(n_reservoir=30, random_state=0).fit(X, X[:, :, 0])
+    esn.W_in_ = esn.W_in_[:, :1]
+    with pytest.raises(ValueError, match=r"W_in_ has shape \(30, 1\); the model expects"):
+        esn.predict(X)
+
+
 def test_check_reservoir_matrix_accepts_what_the_generators_make():
     for W in (cycle_reservoir(10), delay_line_reservoir(10), np.eye(10)):
         check_reservoir_matrix(W, 10)
