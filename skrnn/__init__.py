@@ -3,13 +3,16 @@
 from . import datasets, metrics, preprocessing
 from ._classifier import RNNClassifier
 from ._esn import EchoStateRegressor
+from ._esn_features import EchoStateClassifier, EchoStateTransformer
 from ._regressor import LSTMRegressor
 from ._tagger import GRUTagger
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "EchoStateClassifier",
     "EchoStateRegressor",
+    "EchoStateTransformer",
     "GRUTagger",
     "LSTMRegressor",
     "RNNClassifier",

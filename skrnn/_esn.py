@@ -1,32 +1,29 @@
-"""EchoStateRegressor: a fixed random reservoir and a ridge readout, per-step regression."""
+"""EchoStateRegressor: a fixed reservoir and a ridge readout, per-step regression."""
 
-from numbers import Integral, Real
+import time
+import warnings
+from numbers import Real
 
 import numpy as np
-import scipy.linalg
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin, _fit_context
 from sklearn.metrics import r2_score
-from sklearn.utils import TransformerTags, check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils import TransformerTags
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ._bptt import recurrent_adder, run_reservoir
-from ._reservoir import input_weights, normalised_reservoir, warn_if_no_echo_state
-from ._sequences import (
-    check_lengths_argument,
-    check_sequences,
-    check_step_targets,
-    restore_structure,
-)
+from ._esn_base import RESERVOIR_PARAMETERS, EchoStateBase, kept_steps
+from ._readout import RidgeStatistics
+from ._reservoir_chunks import ChunkedInput, StepOutputs, time_blocks
+from ._sequences import check_lengths_argument, check_sequences
 
 __all__ = ["EchoStateRegressor"]
 
-# Independent random streams spawned from ``random_state``, in this order.
-_STREAMS = ("reservoir", "eigen_solver", "input", "bias", "feedback", "noise")
+# A free run whose outputs leave the training targets' range by this many standard
+# deviations has diverged, and says so.
+_DIVERGENCE_STDS = 100.0
 
 
-class EchoStateRegressor(RegressorMixin, BaseEstimator):
+class EchoStateRegressor(RegressorMixin, EchoStateBase):
     r"""Echo state network: a fixed random reservoir and a trained linear (ridge) readout.
 
     Each time step updates the reservoir state (a leaky-integrator network whose recurrent
@@ -62,6 +59,13 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
         Fraction of non-zero input (and feedback) weights, at least one per unit.
     activation : {"tanh", "relu", "identity"}, default="tanh"
         Reservoir activation :math:`f`.
+    reservoir : {"random", "cycle", "delay_line"}, array-like or callable, default="random"
+        Topology of the recurrent matrix: random and sparse (``density``), the simple cycle
+        reservoir of Rodan and Tino (2011) (one ring, all weights equal), the delay line
+        (the ring without its closing edge; nilpotent, so ``spectral_radius`` is its
+        weight), your own dense or sparse matrix of shape (n_reservoir, n_reservoir), or a
+        callable ``reservoir(n_reservoir, rng)`` that returns one. A matrix with a non-zero
+        eigenvalue is normalised to spectral radius 1.
     washout : int, default=0
         Time steps dropped from the readout fit (and from :meth:`score`) at the start of
         every sequence, while the state forgets its zero initial condition. A sequence of
@@ -88,6 +92,8 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
         Controls the reservoir, the input, bias and feedback weights, the eigen-solver's
         start vector and the noise, through independent streams
         (``numpy.random.SeedSequence.spawn``). Pass an int for reproducible results.
+    verbose : int, default=0
+        Print progress (one line per chunk of sequences) when positive.
 
     Attributes
     ----------
@@ -133,14 +139,24 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
     univariate series must be passed as ``X[:, :, None]``: a 2-D array is always read as
     length-1 sequences.
 
-    The readout is solved from sufficient statistics: with per-step weights :math:`w`
-    (the weight of the step's sequence) and features :math:`f = [u, x]`, the weighted sums
-    :math:`\sum w`, :math:`\sum w f`, :math:`\sum w y`, :math:`\sum w f f^T` and
-    :math:`\sum w f y^T`. Weighted centring gives the intercept, and the ridge penalty acts
-    on the centred problem only:
-    :math:`W_{out}^T = (C_{ff} + \alpha I)^{-1} C_{fy}`. Fitting several sequences at
-    once, ``partial_fit`` on chunks and a single ``fit`` therefore give the same readout to
+    The readout is solved from sufficient statistics
+    (:class:`~skrnn._readout.RidgeStatistics`): with per-step weights :math:`w` (the weight
+    of the step's sequence) and features :math:`f = [u, x]`, the total weight, the weighted
+    means :math:`\bar f`, :math:`\bar y` and the weighted centred sums
+    :math:`C_{ff} = \sum w (f - \bar f)(f - \bar f)^T` and
+    :math:`C_{fy} = \sum w (f - \bar f)(y - \bar y)^T`, merged chunk by chunk. The ridge
+    penalty acts on the centred problem only,
+    :math:`W_{out}^T = (C_{ff} + \alpha I)^{-1} C_{fy}`, and the intercept is
+    :math:`\bar y - W_{out} \bar f`, as in :class:`~sklearn.linear_model.Ridge` (to 1e-8
+    relative at input offsets up to 1e6). Fitting several sequences at once,
+    ``partial_fit`` on chunks and a single ``fit`` therefore give the same readout to
     rounding, and a sample weight of ``k`` equals repeating a sequence ``k`` times.
+
+    Memory stays bounded for any mix of lengths: sequences are run in length-sorted
+    chunks and time blocks (see the echo state network page of the user guide). float32
+    input runs the reservoir in float32 and gives float32 predictions; the readout is
+    always solved in float64. Changing ``n_reservoir``, ``include_input`` or ``feedback``
+    after a fit makes the next prediction raise a ValueError that asks for a refit.
 
     Closed-loop forecasting: train a one-step-ahead model (``y[t] = X[t + 1]``), then
     :meth:`generate` warms the reservoir up on an observed series and feeds each prediction
@@ -165,22 +181,14 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
     (1, 10, 1)
     """
 
+    _structural_params = ("n_reservoir", "include_input", "feedback")
+
     _parameter_constraints: dict = {
-        "n_reservoir": [Interval(Integral, 1, None, closed="left")],
-        "spectral_radius": [Interval(Real, 0, None, closed="left")],
-        "leak_rate": [Interval(Real, 0, 1, closed="right")],
-        "input_scaling": [Interval(Real, 0, None, closed="left")],
-        "bias_scaling": [Interval(Real, 0, None, closed="left")],
-        "density": [Interval(Real, 0, 1, closed="right")],
-        "input_density": [Interval(Real, 0, 1, closed="right")],
-        "activation": [StrOptions({"tanh", "relu", "identity"})],
-        "washout": [Interval(Integral, 0, None, closed="left")],
+        **RESERVOIR_PARAMETERS,
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "include_input": ["boolean"],
         "feedback": ["boolean"],
         "feedback_scaling": [Interval(Real, 0, None, closed="left")],
         "noise": [Interval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
     }
 
     def __init__(
@@ -193,6 +201,7 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
         density=0.1,
         input_density=1.0,
         activation="tanh",
+        reservoir="random",
         washout=0,
         alpha=1e-6,
         include_input=True,
@@ -200,6 +209,7 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
         feedback_scaling=1.0,
         noise=0.0,
         random_state=None,
+        verbose=0,
     ):
         self.n_reservoir = n_reservoir
         self.spectral_radius = spectral_radius
@@ -209,6 +219,7 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
         self.density = density
         self.input_density = input_density
         self.activation = activation
+        self.reservoir = reservoir
         self.washout = washout
         self.alpha = alpha
         self.include_input = include_input
@@ -216,211 +227,111 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
         self.feedback_scaling = feedback_scaling
         self.noise = noise
         self.random_state = random_state
+        self.verbose = verbose
 
-    # ------------------------------------------------------------------ construction
-    def _build_reservoir(self, n_features, n_outputs):
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        rngs = dict(zip(_STREAMS, (np.random.default_rng(s) for s in
-                                   np.random.SeedSequence(seed).spawn(len(_STREAMS)))))
-        self.W_, self.spectral_radius_unit_ = normalised_reservoir(
-            self.n_reservoir, self.density, rngs["reservoir"], rngs["eigen_solver"])
-        self.W_in_ = input_weights(self.n_reservoir, n_features, self.input_density,
-                                   self.input_scaling, rngs["input"])
-        self.bias_ = rngs["bias"].uniform(-self.bias_scaling, self.bias_scaling,
-                                          self.n_reservoir)
-        self.W_back_ = (input_weights(self.n_reservoir, n_outputs, self.input_density,
-                                      self.feedback_scaling, rngs["feedback"])
-                        if self.feedback else None)
-        self._noise_rng = rngs["noise"]
-        self.n_outputs_ = n_outputs
-        self._stats = None
-
-    def _scaled_reservoir(self):
-        # Scaling at run time: a new spectral_radius costs one pass over the non-zeros.
-        if sp.issparse(self.W_):
-            W = self.W_.copy()
-            W.data *= self.spectral_radius
-            return W
-        return self.W_ * self.spectral_radius
-
-    def _input_matrix(self):
-        """Weights of the reservoir's external drive: ``[W_in, W_back]`` with feedback."""
-        return np.hstack([self.W_in_, self.W_back_]) if self.feedback else self.W_in_
-
-    # ------------------------------------------------------------------ running
-    def _run(self, U, lengths, *, Y_prev=None, h0=None, noise_rng=None):
-        """Reservoir states (T, n, R) and last states, feedback teacher-forced by Y_prev."""
-        if self.feedback:
-            U = np.concatenate([U, Y_prev], axis=2)
-        noise = None
-        if noise_rng is not None and self.noise > 0:
-            noise = noise_rng.standard_normal(U.shape[:2] + (self.n_reservoir,))
-            noise *= self.noise
-        return run_reservoir(U, lengths, self._input_matrix(), self._scaled_reservoir(),
-                             self.bias_, leak_rate=self.leak_rate,
-                             activation=self.activation, h0=h0, noise=noise)
-
+    # ------------------------------------------------------------------ readout
     def _readout(self, U, states):
         """``coef_ @ [u, x] + intercept_`` without building the concatenated features."""
         d = U.shape[-1] if self.include_input else 0
-        Z = states @ self.coef_[:, d:].T
+        coef = self.coef_.astype(states.dtype, copy=False)
+        Z = states @ coef[:, d:].T
         if d:
-            Z += U @ self.coef_[:, :d].T
-        Z += self.intercept_
+            Z += U @ coef[:, :d].T
+        Z += self.intercept_.astype(states.dtype, copy=False)
         return Z
 
-    def _free_run(self, U, lengths, h0=None, y0=None):
-        """Run on the model's own previous outputs (feedback): (Z, states, last states).
+    def _readout_feature_major(self, U, H):
+        """:meth:`_readout` from states in the run's layout ``(T, R, n)``: no copy of them."""
+        d = U.shape[-1] if self.include_input else 0
+        coef = self.coef_.astype(H.dtype, copy=False)
+        Z = np.matmul(coef[:, d:], H).transpose(0, 2, 1)  # (T, n, k)
+        if d:
+            Z += U @ coef[:, :d].T
+        Z += self.intercept_.astype(H.dtype, copy=False)
+        return Z
 
-        One step at a time through the shared runner, since each step's input needs the
-        previous step's readout.
-        """
-        T, n = U.shape[:2]
-        W = recurrent_adder(self._scaled_reservoir(), n)  # built once for all steps
-        W_in = self._input_matrix()
-        h = np.zeros((n, self.n_reservoir)) if h0 is None else h0
-        y_prev = np.zeros((n, self.n_outputs_)) if y0 is None else y0
-        states = np.zeros((T, n, self.n_reservoir))
-        Z = np.zeros((T, n, self.n_outputs_))
-        for t in range(T):
-            active = lengths > t
-            step_in = np.concatenate([U[t], y_prev], axis=1)[None]
-            _, h_new = run_reservoir(step_in, np.ones(n, dtype=np.intp), W_in, W,
-                                     self.bias_, leak_rate=self.leak_rate,
-                                     activation=self.activation, h0=h)
-            h = np.where(active[:, None], h_new, h)
-            states[t] = np.where(active[:, None], h_new, 0.0)
-            z = self._readout(U[t], states[t])
-            Z[t] = np.where(active[:, None], z, 0.0)
-            y_prev = np.where(active[:, None], z, y_prev)
-        return Z, states, h
-
-    def _kept_steps(self, batch, continuing=False):
-        """Real steps that enter the readout: all but the first min(washout, L - 1).
-
-        Returns ``(first, mask)``: when every sequence is full-length and drops the same
-        number of steps, ``first`` is that number and ``mask`` is None (the kept steps are
-        the contiguous slice ``[first:]``); otherwise ``first`` is None and ``mask`` a
-        boolean array of shape (n_timesteps, n_sequences).
-        """
-        drop = np.zeros_like(batch.lengths) if continuing else np.minimum(
-            self.washout, batch.lengths - 1)
-        if batch.equal_lengths and np.all(drop == drop[0]):
-            return int(drop[0]), None
-        mask = batch.mask & (np.arange(batch.n_timesteps)[:, None] >= drop[None, :])
-        return None, mask
-
-    @staticmethod
-    def _select(a, first, mask):
-        """Rows of a time-major (T, n, ...) array at the kept steps, flattened."""
-        if mask is None:  # a view: no copy of the (possibly large) state matrix
-            return a[first:].reshape((-1,) + a.shape[2:])
-        return a[mask]
+    def _features(self, U, states, keep):
+        """Readout rows ``[u, x]`` at the kept steps: a fresh array the statistics may own."""
+        S = states.reshape(-1, states.shape[2]) if keep is None else states[keep]
+        if not self.include_input:  # a view of this block's states, which nothing reuses
+            return S
+        Ur = U.reshape(-1, U.shape[2]) if keep is None else U[keep]
+        return np.concatenate([Ur.astype(S.dtype, copy=False), S], axis=1)
 
     # ------------------------------------------------------------------ fitting
-    def _targets(self, y, batch, first):
-        Y = check_step_targets(y, batch, numeric=True, allow_multi_output=True)
-        Y = np.asarray(Y, dtype=np.float64)
-        if first:
-            self._y_ndim = Y.ndim
-        else:
-            n_out = Y.shape[2] if Y.ndim == 3 else 1
-            if n_out != self.n_outputs_ or Y.ndim != self._y_ndim:
-                raise ValueError(
-                    f"y has {n_out} output(s) per step in a {Y.ndim}-D layout, but the "
-                    f"model was fitted with {self.n_outputs_} in a {self._y_ndim}-D layout; "
-                    "partial_fit needs targets of the same shape.")
-        return Y if Y.ndim == 3 else Y[:, :, None]
-
     def _accumulate(self, X, y, sample_weight, *, first, continue_state=False):
-        batch = check_sequences(X, estimator=self, reset=first)
-        Y = self._targets(y, batch, first)
+        if y is None:
+            raise ValueError("This estimator requires y to be passed, but the target y is "
+                             "None.")
+        started = time.perf_counter()
+        data = ChunkedInput(X, estimator=self, reset=first, n_units=self.n_reservoir, y=y)
+        n, k = data.n_sequences, data.n_outputs
+        if first:
+            self._y_ndim = data.y_ndim
+        elif k != self.n_outputs_ or data.y_ndim != self._y_ndim:
+            raise ValueError(
+                f"y has {k} output(s) per step in a {data.y_ndim}-D layout, but the model "
+                f"was fitted with {self.n_outputs_} in a {self._y_ndim}-D layout; "
+                "partial_fit needs targets of the same shape.")
         sw = None
         if sample_weight is not None:
-            sw = _check_sample_weight(sample_weight, batch.X[0], dtype=np.float64,
+            sw = _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64,
                                       ensure_non_negative=True)
         if first:
-            warn_if_no_echo_state(self.spectral_radius, self.leak_rate)
-            self._build_reservoir(batch.n_features, Y.shape[2])
-        h0, y0 = None, None
-        if continue_state:
-            if self.last_state_.shape[0] != batch.n_sequences:
-                raise ValueError(
-                    f"continue_state=True continues {self.last_state_.shape[0]} sequence(s), "
-                    f"but X has {batch.n_sequences}.")
-            h0, y0 = self.last_state_, self._last_target
-        Y_prev = None
-        if self.feedback:  # teacher forcing: the true previous target
-            Y_prev = np.zeros_like(Y)
-            Y_prev[1:] = Y[:-1]
-            if y0 is not None:
-                Y_prev[0] = y0
-        U = batch.X.astype(np.float64, copy=False)
-        states, last = self._run(U, batch.lengths, Y_prev=Y_prev, h0=h0,
-                                 noise_rng=self._noise_rng)
-        first_kept, mask = self._kept_steps(batch, continuing=continue_state)
-        rows = (self._select(U, first_kept, mask) if self.include_input else None,
-                self._select(states, first_kept, mask), self._select(Y, first_kept, mask))
-        w = None
-        if sw is not None:  # the per-step weight is its sequence's weight
-            w = self._select(np.broadcast_to(sw, batch.mask.shape), first_kept, mask)
-        stats = self._sufficient_statistics(*rows, w)
+            self._build_reservoir(data.n_features, k if self.feedback else 0)
+            self.n_outputs_ = k
+            self._stats = None
+        if continue_state and self.last_state_.shape[0] != n:
+            raise ValueError(
+                f"continue_state=True continues {self.last_state_.shape[0]} sequence(s), "
+                f"but X has {n}.")
+        reservoir = self._runner(data.dtype)
+        d = data.n_features if self.include_input else 0
+        stats = RidgeStatistics(d + self.n_reservoir, k)
+        last_state = np.zeros((n, self.n_reservoir))
+        last_target = np.zeros((n, k))
+        washout = 0 if continue_state else self.washout
+        for c, chunk in enumerate(data):
+            idx, lengths, U_all, Y = chunk.index, chunk.batch.lengths, chunk.batch.X, chunk.Y
+            nc = len(idx)
+            h = self.last_state_[idx] if continue_state else None
+            y_prev = (self._last_target[idx] if continue_state
+                      else np.zeros((nc, k)))
+            for t0, t1 in time_blocks(U_all.shape[0], nc, self.n_reservoir):
+                U = U_all[t0:t1]
+                drive = U
+                if self.feedback:  # teacher forcing: the true previous target
+                    Y_prev = np.empty((t1 - t0, nc, k))
+                    Y_prev[0] = Y[t0 - 1] if t0 else y_prev
+                    Y_prev[1:] = Y[t0:t1 - 1]
+                    drive = np.concatenate([U, Y_prev.astype(U.dtype)], axis=2)
+                noise = None
+                if self.noise > 0:
+                    noise = self._noise_rng.standard_normal((t1 - t0, nc, self.n_reservoir))
+                    noise *= self.noise
+                states, h = reservoir.run(drive, np.clip(lengths - t0, 0, t1 - t0), h0=h,
+                                          noise=noise)
+                keep = kept_steps(lengths, washout, t0, t1)
+                all_kept = keep.all()
+                rows = None if all_kept else keep
+                w = None
+                if sw is not None:
+                    w = np.broadcast_to(sw[idx], keep.shape)
+                    w = w.reshape(-1) if all_kept else w[keep]
+                Yk = Y[t0:t1].reshape(-1, k) if all_kept else Y[t0:t1][keep]
+                stats.update(self._features(U, states, rows), Yk, w)
+            last_state[idx] = h
+            last_target[idx] = Y[lengths - 1, np.arange(nc)]
+            self._chunk_progress(c, len(data._chunks), chunk, started)
         if self._stats is None:
-            self._stats = list(stats)
+            self._stats = stats
         else:
-            for i, s in enumerate(stats):
-                self._stats[i] = self._stats[i] + s
-        self.last_state_ = last
-        self._last_target = Y[batch.lengths - 1, np.arange(batch.n_sequences)]
-        self._solve()
+            self._stats.merge(stats)
+        self.last_state_ = last_state
+        self._last_target = last_target
+        self.coef_, self.intercept_ = self._stats.solve(self.alpha)
+        self.n_steps_seen_ = float(self._stats.weight)
         return self
-
-    @staticmethod
-    def _sufficient_statistics(U, S, Y, w):
-        """Weighted sums (sum w, sum w f, sum w y, sum w f f^T, sum w f y^T), f = [u, x].
-
-        ``S.T @ S`` is recognised by NumPy as a symmetric rank-k update (half the work of a
-        general product); the small input block is added separately, so the features are
-        never concatenated into a copy of the state matrix.
-        """
-        if w is None:
-            n_w, Y_w, sum_s = float(S.shape[0]), Y, S.sum(axis=0)
-            SS = S.T @ S
-        else:
-            n_w, Y_w, sum_s = float(w.sum()), Y * w[:, None], w @ S
-            root = S * np.sqrt(w)[:, None]
-            SS = root.T @ root
-        sum_y = Y_w.sum(axis=0)
-        SY = S.T @ Y_w
-        if U is None:
-            return n_w, sum_s, sum_y, SS, SY
-        U_w = U if w is None else U * w[:, None]
-        d = U.shape[1]
-        FF = np.empty((d + SS.shape[0],) * 2)
-        FF[:d, :d] = U_w.T @ U
-        FF[:d, d:] = U_w.T @ S
-        FF[d:, :d] = FF[:d, d:].T
-        FF[d:, d:] = SS
-        return (n_w, np.concatenate([U_w.sum(axis=0), sum_s]), sum_y, FF,
-                np.vstack([U.T @ Y_w, SY]))
-
-    def _solve(self):
-        S_w, S_f, S_y, FtF, FtY = self._stats
-        if S_w <= 0:
-            raise ValueError("No time step with positive weight is left after the washout; "
-                             "lower washout or check sample_weight.")
-        mean_f, mean_y = S_f / S_w, S_y / S_w
-        C_ff = FtF - S_w * np.outer(mean_f, mean_f)
-        C_fy = FtY - S_w * np.outer(mean_f, mean_y)
-        C_ff[np.diag_indices_from(C_ff)] += self.alpha
-        try:
-            coef = scipy.linalg.solve(C_ff, C_fy, assume_a="pos", check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
-            # Singular without a ridge (alpha=0 and collinear features): least squares.
-            coef = scipy.linalg.lstsq(C_ff, C_fy)[0]
-        self.coef_ = np.ascontiguousarray(coef.T)
-        self.intercept_ = mean_y - mean_f @ coef
-        self.n_steps_seen_ = float(S_w)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -501,21 +412,76 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
                              f"{state.shape}.")
         return state
 
-    def _predict_steps(self, X, initial_state=None):
+    def _free_run(self, reservoir, U, lengths, h0=None, y0=None, keep_states=True):
+        """Run on the model's own previous outputs (feedback): (Z, states, last states).
+
+        One :meth:`~skrnn._reservoir_run.Reservoir.step` per time step, since each step's
+        input needs the previous step's readout. ``states`` is None unless ``keep_states``.
+        """
+        T, n = U.shape[:2]
+        dtype = reservoir.dtype
+        h = np.zeros((n, self.n_reservoir), dtype) if h0 is None else h0.astype(dtype)
+        y_prev = np.zeros((n, self.n_outputs_), dtype) if y0 is None else y0.astype(dtype)
+        states = np.zeros((T, n, self.n_reservoir), dtype) if keep_states else None
+        Z = np.zeros((T, n, self.n_outputs_), dtype)
+        for t in range(T):
+            active = (lengths > t)[:, None]
+            h_new = reservoir.step(np.concatenate([U[t], y_prev], axis=1), h)
+            z = self._readout(U[t], h_new)
+            h = np.where(active, h_new, h)
+            if keep_states:
+                states[t] = np.where(active, h_new, 0)
+            Z[t] = np.where(active, z, 0)
+            y_prev = np.where(active, z, y_prev)
+        return Z, states, h
+
+    def _predicted_blocks(self, data, initial_state=None, keep_states=False):
+        """Yields ``(chunk, t0, U, Z, states)`` for every time block of every chunk.
+
+        ``states`` may be None for a free run (feedback) unless ``keep_states``.
+        """
         check_is_fitted(self, "coef_")
-        batch = check_sequences(X, estimator=self, reset=False)
-        h0 = self._check_initial_state(initial_state, batch.n_sequences)
-        U = batch.X.astype(np.float64, copy=False)
-        if self.feedback:
-            y0 = self._last_target if isinstance(initial_state, str) else None
-            Z, states, _ = self._free_run(U, batch.lengths, h0=h0, y0=y0)
-        else:
-            states, _ = self._run(U, batch.lengths, h0=h0)
-            Z = self._readout(U, states)
-        if not np.all(np.isfinite(Z[batch.mask])):
+        h0_all = self._check_initial_state(initial_state, data.n_sequences)
+        reservoir = self._runner(data.dtype)
+        started = time.perf_counter()
+        for c, chunk in enumerate(data):
+            idx = chunk.index
+            h0 = None if h0_all is None else h0_all[idx]
+            if self.feedback:
+                y0 = self._last_target[idx] if isinstance(initial_state, str) else None
+                U = chunk.batch.X
+                Z, states, _ = self._free_run(reservoir, U, chunk.batch.lengths, h0=h0, y0=y0,
+                                              keep_states=keep_states)
+                self._check_outputs(Z, kept_steps(chunk.batch.lengths, 0, 0, U.shape[0]))
+                yield chunk, 0, U, Z, states
+            else:
+                # predict needs only the readout: it reads the run's own layout directly.
+                for t0, t1, U, states, _ in self._blocks(reservoir, chunk, h0=h0,
+                                                         feature_major=not keep_states):
+                    Z = (self._readout(U, states) if keep_states
+                         else self._readout_feature_major(U, states))
+                    self._check_outputs(Z, kept_steps(chunk.batch.lengths, 0, t0, t1))
+                    yield chunk, t0, U, Z, states
+            self._chunk_progress(c, len(data._chunks), chunk, started)
+
+    def _check_outputs(self, Z, real):
+        Z = Z[real]
+        if not np.all(np.isfinite(Z)):
             raise ValueError("The reservoir's outputs are not finite for this input: its "
                              "values are too large. Scale the input.")
-        return Z, states, batch
+        if self.feedback and Z.size:
+            self._warn_if_diverged(Z, "The free run")
+
+    def _warn_if_diverged(self, Z, what):
+        """Warn when outputs leave the training targets' range by orders of magnitude."""
+        spread = np.maximum(np.sqrt(self._stats.var_y), 1e-12)
+        far = float(np.max(np.abs(Z - self._stats.mean_y) / spread))
+        if far > _DIVERGENCE_STDS:
+            warnings.warn(
+                f"{what} left the range of the training targets: an output lies "
+                f"{far:.3g} standard deviations from their mean. The closed loop has "
+                "diverged; lower spectral_radius or input_scaling, raise alpha or add noise.",
+                UserWarning)
 
     def predict(self, X, initial_state=None):
         """Predict the targets of every time step.
@@ -536,11 +502,14 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
             Per-step predictions in the structure of ``X``: ``(n_sequences, n_timesteps
             [, n_outputs])`` for 3-D ``X`` (NaN at padded steps), a list of
             ``(n_timesteps_i[, n_outputs])`` arrays, or ``(n_samples[, n_outputs])``.
+            float32 for float32 ``X``.
         """
-        Z, _, batch = self._predict_steps(X, initial_state)
-        if self._y_ndim == 2:
-            Z = Z[:, :, 0]
-        return restore_structure(Z, batch, fill_value=np.nan)
+        check_is_fitted(self, "coef_")
+        data = ChunkedInput(X, estimator=self, reset=False, n_units=self.n_reservoir)
+        out = StepOutputs(data, self.n_outputs_, data.dtype, squeeze=self._y_ndim == 2)
+        for chunk, t0, _, Z, _ in self._predicted_blocks(data, initial_state):
+            out.put(chunk.index, t0, Z)
+        return out.result()
 
     def transform(self, X, initial_state=None):
         """Reservoir states at every time step.
@@ -560,8 +529,13 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
             With ``feedback=True`` the states are those of the free run on the model's own
             predictions.
         """
-        _, states, batch = self._predict_steps(X, initial_state)
-        return restore_structure(states, batch, fill_value=np.nan)
+        check_is_fitted(self, "coef_")
+        data = ChunkedInput(X, estimator=self, reset=False, n_units=self.n_reservoir)
+        out = StepOutputs(data, self.n_reservoir, data.dtype)
+        for chunk, t0, _, _, states in self._predicted_blocks(data, initial_state,
+                                                              keep_states=True):
+            out.put(chunk.index, t0, states)
+        return out.result()
 
     def fit_transform(self, X, y, sample_weight=None):
         """Fit, then return the reservoir states of ``X`` (``fit(X, y).transform(X)``).
@@ -581,7 +555,6 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
             As in :meth:`transform`.
         """
         return self.fit(X, y, sample_weight=sample_weight).transform(X)
-
     def generate(self, X_warmup, n_steps):
         """Closed-loop forecasting: warm up on a series, then run on the model's own output.
 
@@ -616,23 +589,24 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
                 f"{self.n_features_in_} input features.")
         batch = check_sequences(X_warmup, estimator=self, reset=False)
         n = batch.n_sequences
-        U = batch.X.astype(np.float64, copy=False)
-        # With feedback, the previous target of step t is the input of step t.
-        _, h = self._run(U, batch.lengths, Y_prev=U if self.feedback else None)
-        W = recurrent_adder(self._scaled_reservoir(), n)  # built once for all steps
-        W_in = self._input_matrix()
-        ones = np.ones(n, dtype=np.intp)
-        u = U[batch.lengths - 1, np.arange(n)]
-        out = np.empty((n, n_steps, batch.n_features))
+        reservoir = self._runner(batch.X.dtype)
+        U, lengths = batch.X, batch.lengths
+        h = None
+        for t0, t1 in time_blocks(U.shape[0], n, self.n_reservoir):
+            drive = U[t0:t1]
+            if self.feedback:  # the previous target of step t is the input of step t
+                drive = np.concatenate([drive, drive], axis=2)
+            _, h = reservoir.run(drive, np.clip(lengths - t0, 0, t1 - t0), h0=h)
+        u = U[lengths - 1, np.arange(n)]
+        out = np.empty((n, n_steps, batch.n_features), dtype=U.dtype)
         for k in range(n_steps):
             y = self._readout(u, h)
             out[:, k] = y
-            step_in = np.concatenate([y, y], axis=1) if self.feedback else y
-            _, h = run_reservoir(step_in[None], ones, W_in, W, self.bias_,
-                                 leak_rate=self.leak_rate, activation=self.activation, h0=h)
+            h = reservoir.step(np.concatenate([y, y], axis=1) if self.feedback else y, h)
             u = y
         if not np.all(np.isfinite(out)):
             raise ValueError("The closed-loop forecast diverged to non-finite values.")
+        self._warn_if_diverged(out, "The closed-loop forecast")
         return out
 
     def score(self, X, y, sample_weight=None):
@@ -653,22 +627,26 @@ class EchoStateRegressor(RegressorMixin, BaseEstimator):
             :func:`sklearn.metrics.r2_score` of the kept steps, averaged uniformly over
             outputs.
         """
-        Z, _, batch = self._predict_steps(X)
-        Y = check_step_targets(y, batch, numeric=True, allow_multi_output=True)
-        Y = np.asarray(Y, dtype=np.float64)
-        Y = Y if Y.ndim == 3 else Y[:, :, None]
-        first, mask = self._kept_steps(batch)
-        w = None
+        check_is_fitted(self, "coef_")
+        data = ChunkedInput(X, estimator=self, reset=False, n_units=self.n_reservoir, y=y)
+        sw = None
         if sample_weight is not None:
-            sw = _check_sample_weight(sample_weight, batch.X[0], dtype=np.float64)
-            w = self._select(np.broadcast_to(sw, batch.mask.shape), first, mask)
-        return r2_score(self._select(Y, first, mask), self._select(Z, first, mask),
-                        sample_weight=w)
+            sw = _check_sample_weight(sample_weight, np.empty((data.n_sequences, 1)),
+                                      dtype=np.float64)
+        true, pred, weights = [], [], []
+        for chunk, t0, _, Z, _ in self._predicted_blocks(data):
+            keep = kept_steps(chunk.batch.lengths, self.washout, t0, t0 + Z.shape[0])
+            true.append(chunk.Y[t0:t0 + Z.shape[0]][keep])
+            pred.append(Z[keep])
+            if sw is not None:
+                weights.append(np.broadcast_to(sw[chunk.index], keep.shape)[keep])
+        return r2_score(np.concatenate(true), np.concatenate(pred),
+                        sample_weight=np.concatenate(weights) if weights else None)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         tags.target_tags.multi_output = True
         # transform() returns reservoir states, so scikit-learn's transformer checks run.
-        tags.transformer_tags = TransformerTags(preserves_dtype=["float64"])
+        tags.transformer_tags = TransformerTags(preserves_dtype=["float64", "float32"])
         return tags

@@ -2,9 +2,17 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skrnn import EchoStateRegressor, GRUTagger, LSTMRegressor, RNNClassifier
+from skrnn import (
+    EchoStateClassifier,
+    EchoStateRegressor,
+    EchoStateTransformer,
+    GRUTagger,
+    LSTMRegressor,
+    RNNClassifier,
+)
 
-ESTIMATORS = [RNNClassifier(), LSTMRegressor(), GRUTagger(), EchoStateRegressor()]
+ESTIMATORS = [RNNClassifier(), LSTMRegressor(), GRUTagger(), EchoStateRegressor(),
+              EchoStateClassifier(), EchoStateTransformer()]
 
 
 @parametrize_with_checks(ESTIMATORS)

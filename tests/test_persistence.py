@@ -28,7 +28,9 @@ SKOPS_TRUSTED = {
     "GRUTagger": ["skrnn._bptt.RecurrentConfig", "skrnn._optimizers.AdamOptimizer",
                   "skrnn._tagger.GRUTagger"],
     # The sparse reservoir is a SciPy CSR matrix, which skops does not trust by default.
-    "EchoStateRegressor": ["scipy.sparse._csr.csr_matrix", "skrnn._esn.EchoStateRegressor"],
+    # The readout's statistics (kept for partial_fit) are a small named class.
+    "EchoStateRegressor": ["scipy.sparse._csr.csr_matrix", "skrnn._esn.EchoStateRegressor",
+                           "skrnn._readout.RidgeStatistics"],
 }
 
 SMALL = dict(hidden_layer_sizes=(5,), max_iter=4, learning_rate_init=0.01)
