@@ -141,12 +141,28 @@ _TRAINING_PARAMETERS_DOC = """\
         ``warm_start`` or ``partial_fit`` call continues in the dtype of the weights."""
 
 
-def training_parameters_doc(default_cell, early_stopping_score, stratified=True):
-    """The numpydoc ``Parameters`` entries shared by the trained estimators."""
-    return _TRAINING_PARAMETERS_DOC.format(
+_CLASS_WEIGHT_DOC = """
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplying ``sample_weight`` (as in scikit-learn's linear
+        classifiers). ``"balanced"`` gives class ``k`` the weight
+        ``n_rows / (n_classes * n_rows_k)``, rows being {rows}; a dict maps class labels to
+        weights (classes it leaves out weigh 1). ``partial_fit`` refuses ``"balanced"``."""
+
+
+def training_parameters_doc(default_cell, early_stopping_score, stratified=True,
+                            class_weight_rows=None):
+    """The numpydoc ``Parameters`` entries shared by the trained estimators.
+
+    ``class_weight_rows``: what a row is for ``class_weight`` ("sequences", "real time
+    steps"), or None for an estimator without ``class_weight``.
+    """
+    doc = _TRAINING_PARAMETERS_DOC.format(
         default_cell=default_cell, early_stopping_score=early_stopping_score,
         stratified="(stratified by class)" if stratified else "(whole sequences)",
     )
+    if class_weight_rows is not None:
+        doc += _CLASS_WEIGHT_DOC.format(rows=class_weight_rows)
+    return doc
 
 
 def has_stochastic_solver(est):

@@ -142,13 +142,16 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
     loss_curve_ : list of float
         Training loss after each epoch.
     best_loss_ : float or None
-        Lowest training loss (None with early stopping).
+        Lowest training loss of the latest fit (None with early stopping).
     validation_scores_ : list of float or None
         Validation accuracy after each epoch (early stopping only).
     best_validation_score_ : float or None
         Best validation accuracy (early stopping only).
     n_iter_ : int
-        Epochs run.
+        Epochs of the latest call (``partial_fit``: 1), as in ``MLPClassifier``;
+        ``loss_curve_`` holds every epoch.
+    loss_ : float
+        Training loss of the last epoch (penalty included).
     t_ : int
         Training sequences seen.
     n_outputs_ : int
@@ -187,7 +190,8 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
     """.format(parameters=training_parameters_doc(default_cell="rnn",
-                                                 early_stopping_score="accuracy"))
+                                                 early_stopping_score="accuracy",
+                                                 class_weight_rows="sequences"))
 
     _loss = "log_loss"
 
@@ -317,10 +321,11 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
                 shape (n_timesteps_i, n_features), or array-like of shape \
                 (n_samples, n_features)
             Training sequences.
-        y : array-like of shape (n_sequences,)
-            Class labels.
+        y : array-like of shape (n_sequences,) or (n_sequences, n_labels)
+            Class labels, or a 0/1 indicator matrix for multilabel classification (one
+            sigmoid output per label, as ``MLPClassifier``).
         sample_weight : array-like of shape (n_sequences,), default=None
-            Weight of each sequence in the loss.
+            Weight of each sequence in the loss (times ``class_weight``).
 
         Returns
         -------

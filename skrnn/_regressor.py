@@ -30,13 +30,16 @@ class LSTMRegressor(RegressorMixin, BaseRecurrentNetwork):
     loss_curve_ : list of float
         Training loss (half mean squared error plus penalty) after each epoch.
     best_loss_ : float or None
-        Lowest training loss (None with early stopping).
+        Lowest training loss of the latest fit (None with early stopping).
     validation_scores_ : list of float or None
         Validation R² after each epoch (early stopping only).
     best_validation_score_ : float or None
         Best validation R² (early stopping only).
     n_iter_ : int
-        Epochs run.
+        Epochs of the latest call (``partial_fit``: 1), as in ``MLPClassifier``;
+        ``loss_curve_`` holds every epoch.
+    loss_ : float
+        Training loss of the last epoch (penalty included).
     t_ : int
         Training sequences seen.
     n_outputs_ : int

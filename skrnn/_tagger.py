@@ -44,13 +44,16 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
     loss_curve_ : list of float
         Training loss (mean cross-entropy per real step) after each epoch.
     best_loss_ : float or None
-        Lowest training loss (None with early stopping).
+        Lowest training loss of the latest fit (None with early stopping).
     validation_scores_ : list of float or None
         Validation token accuracy after each epoch (early stopping only).
     best_validation_score_ : float or None
         Best validation token accuracy (early stopping only).
     n_iter_ : int
-        Epochs run.
+        Epochs of the latest call (``partial_fit``: 1), as in ``MLPClassifier``;
+        ``loss_curve_`` holds every epoch.
+    loss_ : float
+        Training loss of the last epoch (penalty included).
     t_ : int
         Training sequences seen.
     n_outputs_ : int
@@ -109,7 +112,8 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
     True
     """.format(parameters=training_parameters_doc(default_cell="gru",
                                                  early_stopping_score="token accuracy",
-                                                 stratified=False))
+                                                 stratified=False,
+                                                 class_weight_rows="real time steps"))
 
     _loss = "log_loss"
     _per_step = True
