@@ -821,6 +821,35 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             return out[mask], mask
         return out, None
 
+    def _step_rows(self, batch):
+        """Per-step head outputs, one array per sequence, in bounded memory.
+
+        Unlike :meth:`_head_outputs`, no array of the padded size ``(n_timesteps,
+        n_sequences)`` is built: each length-sorted chunk's outputs are cut to its
+        sequences' real steps at once, so memory is the output plus one chunk.
+
+        Returns
+        -------
+        rows : list of ndarray of shape (n_timesteps_i, n_outputs)
+            In the order of the sequences of ``batch``.
+        """
+        W_out, b_out = self.weights_["output.weight"], self.weights_["output.bias"]
+        head = self._output_head()
+        rows = [None] * batch.n_sequences
+        for idx in length_chunks(batch.lengths):
+            sub = batch.take(idx)
+            res = forward(self._config, self.weights_, sub.X, sub.lengths, keep_cache=False)
+            out = head.predict(W_out, b_out, res)  # (T_chunk, n_chunk, n_outputs)
+            if not np.all(np.isfinite(out)):
+                raise ValueError(
+                    "The network's outputs are not finite for this input: its values are "
+                    "too large for the model (e.g. with activation='relu'). Scale the input, "
+                    "for example with skrnn.preprocessing.SequenceScaler."
+                )
+            for j, (i, L) in enumerate(zip(idx, sub.lengths)):
+                rows[i] = np.ascontiguousarray(out[:L, j])
+        return rows
+
     def _fit_dtype(self):
         """The dtype (or accepted dtypes, the first preferred) a new fit converts X to."""
         if self.dtype is None:

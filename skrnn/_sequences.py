@@ -511,37 +511,10 @@ def check_step_targets(y, batch, *, numeric, allow_multi_output):
     if y is None:
         raise ValueError("This estimator requires y to be passed, but the target y is None.")
     T, n = batch.n_timesteps, batch.n_sequences
-    # A list of per-sequence targets goes with a padded 3-D X too, whether or not its
-    # lengths differ; only rows of the full padded length are read as a padded array.
-    if batch.kind == "ragged" or (
-        isinstance(y, (list, tuple)) and batch.kind == "3d"
-        and len(y) == n and all(np.ndim(s) >= 1 for s in y)
-        and not all(np.shape(s)[0] == batch.n_timesteps_in for s in y)
-    ):
-        if len(y) != n:
-            raise ValueError(
-                f"X has {n} sequences but y has {len(y)} label sequences; they must match."
-            )
-        items = [np.asarray(s) for s in y]
-        base_ndim = items[0].ndim
-        for i, s in enumerate(items):
-            if s.ndim not in (1, 2) or s.ndim != base_ndim:
-                raise ValueError(
-                    f"Target sequence {i} has {s.ndim} dimension(s); expected 1-D "
-                    "(n_timesteps_i,)" + (" or 2-D (n_timesteps_i, n_outputs)" if
-                                          allow_multi_output else "") + " for every sequence."
-                )
-            if s.shape[0] != batch.lengths[i]:
-                raise ValueError(
-                    f"Target sequence {i} has {s.shape[0]} steps but sequence {i} of X has "
-                    f"{batch.lengths[i]}; every sequence needs one target per time step."
-                )
-        if base_ndim == 2 and not allow_multi_output:
-            raise ValueError("Each target sequence must be 1-D: one label per time step.")
-        tail = items[0].shape[1:]
-        if any(s.shape[1:] != tail for s in items):
-            raise ValueError("All target sequences must have the same number of outputs.")
+    if _is_target_list(y, batch):
+        items = _check_target_sequences(y, batch, allow_multi_output)
         dtype = np.result_type(*[s.dtype for s in items])
+        tail = items[0].shape[1:]
         Y = np.empty((T, n) + tail, dtype=dtype)
         for i, s in enumerate(items):
             Y[: s.shape[0], i] = s
@@ -582,6 +555,68 @@ def check_step_targets(y, batch, *, numeric, allow_multi_output):
         if Y.dtype.kind == "f" and not np.isfinite(Y).all():
             raise ValueError("Input y contains NaN or infinity at a real time step.")
     return Y
+
+
+def _is_target_list(y, batch):
+    """Whether ``y`` is one target array per sequence (not a padded array).
+
+    A list of per-sequence targets goes with a padded 3-D X too, whether or not its lengths
+    differ; only rows of the full padded length are read as a padded array.
+    """
+    return batch.kind == "ragged" or (
+        isinstance(y, (list, tuple)) and batch.kind == "3d"
+        and len(y) == batch.n_sequences and all(np.ndim(s) >= 1 for s in y)
+        and not all(np.shape(s)[0] == batch.n_timesteps_in for s in y)
+    )
+
+
+def _check_target_sequences(y, batch, allow_multi_output):
+    """Validate a list of per-sequence targets against the batch; return them as arrays."""
+    n = batch.n_sequences
+    if len(y) != n:
+        raise ValueError(
+            f"X has {n} sequences but y has {len(y)} label sequences; they must match."
+        )
+    items = [np.asarray(s) for s in y]
+    base_ndim = items[0].ndim
+    for i, s in enumerate(items):
+        if s.ndim not in (1, 2) or s.ndim != base_ndim:
+            raise ValueError(
+                f"Target sequence {i} has {s.ndim} dimension(s); expected 1-D "
+                "(n_timesteps_i,)" + (" or 2-D (n_timesteps_i, n_outputs)" if
+                                      allow_multi_output else "") + " for every sequence."
+            )
+        if s.shape[0] != batch.lengths[i]:
+            raise ValueError(
+                f"Target sequence {i} has {s.shape[0]} steps but sequence {i} of X has "
+                f"{batch.lengths[i]}; every sequence needs one target per time step."
+            )
+    if base_ndim == 2 and not allow_multi_output:
+        raise ValueError("Each target sequence must be 1-D: one label per time step.")
+    tail = items[0].shape[1:]
+    if any(s.shape[1:] != tail for s in items):
+        raise ValueError("All target sequences must have the same number of outputs.")
+    return items
+
+
+def step_target_rows(y, batch, *, allow_multi_output):
+    """The targets of every real step, sequence after sequence, as one array.
+
+    For a list of per-sequence targets nothing of the padded size ``(n_timesteps,
+    n_sequences)`` is built; a padded array ``y`` is read through :func:`check_step_targets`.
+
+    Returns
+    -------
+    Y : ndarray of shape (n_real_steps,) or (n_real_steps, n_outputs)
+        Sequence 0's steps, then sequence 1's, ...
+    """
+    if y is not None and _is_target_list(y, batch):
+        Y = np.concatenate(_check_target_sequences(y, batch, allow_multi_output))
+        if Y.dtype.kind == "f" and not np.isfinite(Y).all():
+            raise ValueError("Input y contains NaN or infinity at a real time step.")
+        return Y
+    Y = check_step_targets(y, batch, numeric=False, allow_multi_output=allow_multi_output)
+    return np.swapaxes(Y, 0, 1)[batch.mask.T]
 
 
 def restore_structure(values, batch, fill_value=np.nan):

@@ -16,7 +16,7 @@ from ._classifier import (
     first_missing_label,
 )
 from ._losses import softmax
-from ._sequences import check_step_targets, restore_structure
+from ._sequences import check_step_targets, step_target_rows
 
 __all__ = ["GRUTagger"]
 
@@ -179,14 +179,19 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         )
         self.class_weight = class_weight
 
-    def _step_labels(self, y, batch):
-        """Per-step labels, padded time-major: (n_timesteps, n_sequences)."""
+    def _y_of(self, y, batch):
+        """``y`` present, and 1-D for 2-D ``X`` (one label per length-1 sequence)."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None.")
         if batch.kind == "2d":
             y = column_or_1d(y, warn=True)
-        return check_step_targets(y, batch, numeric=False, allow_multi_output=False)
+        return y
+
+    def _step_labels(self, y, batch):
+        """Per-step labels, padded time-major: (n_timesteps, n_sequences)."""
+        return check_step_targets(self._y_of(y, batch), batch, numeric=False,
+                                  allow_multi_output=False)
 
     def _encode_targets(self, y, batch, first_call, classes=None, warm_start=False):
         Y = self._step_labels(y, batch)
@@ -255,10 +260,33 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         check_partial_fit_classes(self, classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
-    def _step_proba(self, X):
+    def _sequence_proba(self, X):
+        """Tag probabilities of every sequence's real steps, one array per sequence, in
+        memory bounded by the output (no padded ``(n_timesteps, n_sequences)`` array)."""
         batch = self._validated_batch(X)
-        Z, mask = self._head_outputs(batch)
-        return softmax(Z), mask, batch
+        rows = self._step_rows(batch)
+        P = softmax(np.concatenate(rows))  # one call for all steps
+        return np.split(P, np.cumsum(batch.lengths)[:-1]), batch
+
+    @staticmethod
+    def _to_structure(rows, batch, fill_value):
+        """Per-sequence arrays back into the structure of the caller's ``X``."""
+        if batch.kind == "2d":  # every sequence has one step
+            return np.concatenate(rows)
+        if batch.kind == "ragged":
+            return rows
+        if batch.equal_lengths and batch.lengths[0] == batch.n_timesteps_in:
+            return np.stack(rows)
+        dtype = rows[0].dtype
+        if fill_value is None:
+            dtype = object
+        elif isinstance(fill_value, float) and dtype.kind not in "fc":
+            dtype = np.float64
+        out = np.full((batch.n_sequences, batch.n_timesteps_in) + rows[0].shape[1:],
+                      fill_value, dtype=dtype)
+        for i, r in enumerate(rows):
+            out[i, : len(r)] = r
+        return out
 
     def predict_proba(self, X):
         """Tag probabilities at every step.
@@ -274,10 +302,8 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
                 shape (n_timesteps_i, n_classes), or ndarray of shape (n_samples, n_classes)
             In the structure of ``X``; NaN at padded steps of a 3-D ``X``.
         """
-        P, mask, batch = self._step_proba(X)
-        full = np.zeros(mask.shape + (P.shape[1],), dtype=P.dtype)
-        full[mask] = P
-        return restore_structure(full, batch, fill_value=np.nan)
+        rows, batch = self._sequence_proba(X)
+        return self._to_structure(rows, batch, np.nan)
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`, in the same structure."""
@@ -302,16 +328,11 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
             In the structure of ``X``. Padded steps of a 3-D ``X`` hold NaN (numeric
             labels) or None (other labels).
         """
-        P, mask, batch = self._step_proba(X)
-        labels = self.classes_[np.argmax(P, axis=1)]
-        full = np.empty(mask.shape, dtype=labels.dtype)
-        full[mask] = labels
-        if batch.kind == "3d" and not batch.equal_lengths:
-            numeric = self.classes_.dtype.kind in "iufb"
-            fill = np.nan if numeric else None
-            full = full.astype(np.float64 if numeric else object)
-            return restore_structure(full, batch, fill_value=fill)
-        return restore_structure(full, batch)
+        rows, batch = self._sequence_proba(X)
+        labels = self.classes_[np.argmax(np.concatenate(rows), axis=1)]
+        per_sequence = np.split(labels, np.cumsum(batch.lengths)[:-1])
+        numeric = self.classes_.dtype.kind in "iufb"
+        return self._to_structure(per_sequence, batch, np.nan if numeric else None)
 
     def score(self, X, y, sample_weight=None):
         """Token accuracy: the fraction of real time steps tagged correctly.
@@ -329,14 +350,17 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         -------
         score : float
         """
-        P, mask, batch = self._step_proba(X)
-        Y = self._step_labels(y, batch)[mask]
+        batch = self._validated_batch(X)
+        # Real steps sequence after sequence, for labels and predictions alike: nothing of
+        # the padded size is built for ragged data.
+        Y = step_target_rows(self._y_of(y, batch), batch, allow_multi_output=False)
+        pred = self.classes_[np.argmax(np.concatenate(self._step_rows(batch)), axis=1)]
         w = None
         if sample_weight is not None:  # one weight per sequence, as in fit
             sw = _check_sample_weight(sample_weight, batch.lengths, dtype=np.float64,
                                       ensure_non_negative=True)
-            w = np.broadcast_to(sw[None, :], mask.shape)[mask]
-        return accuracy_score(Y, self.classes_[np.argmax(P, axis=1)], sample_weight=w)
+            w = np.repeat(sw, batch.lengths)
+        return accuracy_score(Y, pred, sample_weight=w)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -533,6 +533,47 @@ def test_prediction_of_many_short_and_one_long_sequence_is_bounded(make):
     _same(pred[:5], est.predict(X[:5]))
 
 
+def test_tagger_prediction_of_many_short_and_one_long_sequence_is_bounded():
+    # Per-step outputs: no (n_timesteps, n_sequences) array may be built, or the 2000 short
+    # sequences cost as much as 2000 long ones (692 MiB here before).
+    rng = np.random.default_rng(0)
+    long = rng.standard_normal((20_000, 1))
+    X = [rng.standard_normal((1, 1)) for _ in range(2000)] + [long]
+    y = [(x[:, 0] > 0).astype(int) for x in X]
+    t0 = time.process_time()
+    est = _fit(GRUTagger(hidden_layer_sizes=(8,), max_iter=1, random_state=0), X, y)
+    epoch = time.process_time() - t0
+
+    def traced(fn):
+        tracemalloc.start()
+        out = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return out, peak
+
+    model = sum(w.nbytes for w in est.weights_.values())
+    for method in ("predict", "predict_proba"):
+        t0 = time.process_time()
+        out, peak = traced(lambda m=method: getattr(est, m)(X))
+        seconds = time.process_time() - t0
+        _, peak_long_alone = traced(lambda m=method: getattr(est, m)([long]))
+        output = sum(o.nbytes for o in out)
+        assert seconds <= epoch
+        assert peak <= 2 * (peak_long_alone + output + model), (method, peak)
+        assert [len(o) for o in out] == [len(x) for x in X]
+        _same(out[-1], getattr(est, method)([long])[0])
+    # score reads a list y sequence by sequence too.
+    t0 = time.process_time()
+    acc, peak = traced(lambda: est.score(X, y))
+    seconds = time.process_time() - t0
+    _, peak_long_alone = traced(lambda: est.score([long], [y[-1]]))
+    labels = sum(v.nbytes for v in y)
+    assert seconds <= epoch
+    assert peak <= 2 * (peak_long_alone + labels + model), peak
+    flat = np.concatenate(y)
+    assert acc == np.mean(np.concatenate(est.predict(X)) == flat)
+
+
 def test_length_chunks_bound_the_padded_size():
     rng = np.random.default_rng(0)
     lengths = np.concatenate([rng.integers(1, 50, 3000), [20_000, 7]])
