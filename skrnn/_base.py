@@ -687,11 +687,14 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
 
     def _score_validation(self, batch, targets, weights):
         """Validation score of the current weights (NaN when the outputs are not finite)."""
-        Z, mask = self._head_outputs(batch, check_finite=False)
+        if not self._per_step:
+            Z, Y, w = self._head_outputs(batch, check_finite=False), targets, weights
+        else:  # real steps sequence after sequence, as _step_rows gives them
+            Z = np.concatenate(self._step_rows(batch, check_finite=False))
+            real = batch.mask.T
+            Y, w = np.swapaxes(targets, 0, 1)[real], weights.T[real]
         if not np.all(np.isfinite(Z)):
             return float("nan")
-        Y = targets if mask is None else targets[mask]
-        w = weights if mask is None else weights[mask]
         return float(self._validation_score(Z, Y, w))
 
     def _raise_non_finite(self, loss):
@@ -784,49 +787,39 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         check_outcome(self, final_data_loss, "lbfgs")
 
     # ------------------------------------------------------------------ prediction
+    _NON_FINITE_OUTPUT = (
+        "The network's outputs are not finite for this input: its values are too large for "
+        "the model (e.g. with activation='relu'). Scale the input, for example with "
+        "skrnn.preprocessing.SequenceScaler."
+    )
+
     def _head_outputs(self, batch, check_finite=True):
-        """Head outputs of a validated batch, computed in length-sorted chunks.
+        """Many-to-one head outputs of a validated batch, in length-sorted chunks.
 
         ``check_finite``: raise a ValueError when an output is not finite (prediction); the
         validation score of a diverging fit turns them into NaN instead.
 
         Returns
         -------
-        Z : ndarray of shape (n_sequences, n_outputs) or, per-step, (m, n_outputs) rows of
-            the real steps in ``mask`` order
-        mask : ndarray of bool of shape (n_timesteps, n_sequences) or None
+        Z : ndarray of shape (n_sequences, n_outputs)
         """
         W_out, b_out = self.weights_["output.weight"], self.weights_["output.bias"]
         head = self._output_head()
-        if self._per_step:
-            out = np.zeros((batch.n_timesteps, batch.n_sequences, W_out.shape[0]),
-                           dtype=W_out.dtype)
-        else:
-            out = np.empty((batch.n_sequences, W_out.shape[0]), dtype=W_out.dtype)
+        out = np.empty((batch.n_sequences, W_out.shape[0]), dtype=W_out.dtype)
         for idx in length_chunks(batch.lengths):  # bounded padding per forward pass
             sub = batch.take(idx)
             res = forward(self._config, self.weights_, sub.X, sub.lengths, keep_cache=False)
-            if self._per_step:
-                out[: sub.n_timesteps, idx] = head.predict(W_out, b_out, res)
-            else:
-                out[idx] = head.predict(W_out, b_out, res)
+            out[idx] = head.predict(W_out, b_out, res)
         if check_finite and not np.all(np.isfinite(out)):
-            raise ValueError(
-                "The network's outputs are not finite for this input: its values are too "
-                "large for the model (e.g. with activation='relu'). Scale the input, for "
-                "example with skrnn.preprocessing.SequenceScaler."
-            )
-        if self._per_step:
-            mask = batch.mask
-            return out[mask], mask
-        return out, None
+            raise ValueError(self._NON_FINITE_OUTPUT)
+        return out
 
-    def _step_rows(self, batch):
+    def _step_rows(self, batch, check_finite=True):
         """Per-step head outputs, one array per sequence, in bounded memory.
 
-        Unlike :meth:`_head_outputs`, no array of the padded size ``(n_timesteps,
-        n_sequences)`` is built: each length-sorted chunk's outputs are cut to its
-        sequences' real steps at once, so memory is the output plus one chunk.
+        No array of the padded size ``(n_timesteps, n_sequences)`` is built: each
+        length-sorted chunk's outputs are cut to its sequences' real steps at once, so
+        memory is the output plus one chunk. ``check_finite`` as in :meth:`_head_outputs`.
 
         Returns
         -------
@@ -840,12 +833,8 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
             sub = batch.take(idx)
             res = forward(self._config, self.weights_, sub.X, sub.lengths, keep_cache=False)
             out = head.predict(W_out, b_out, res)  # (T_chunk, n_chunk, n_outputs)
-            if not np.all(np.isfinite(out)):
-                raise ValueError(
-                    "The network's outputs are not finite for this input: its values are "
-                    "too large for the model (e.g. with activation='relu'). Scale the input, "
-                    "for example with skrnn.preprocessing.SequenceScaler."
-                )
+            if check_finite and not np.all(np.isfinite(out)):
+                raise ValueError(self._NON_FINITE_OUTPUT)
             for j, (i, L) in enumerate(zip(idx, sub.lengths)):
                 rows[i] = np.ascontiguousarray(out[:L, j])
         return rows

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._sequences import inactive_steps, zero_padding
 from .cells import make_cell
 
 __all__ = [
@@ -202,7 +203,7 @@ class ForwardResult:
         """ndarray of shape (n_timesteps, n_sequences, output_size): the top layer's
         states at every step in the caller's layout, zero at padding (a copy)."""
         out = np.ascontiguousarray(self.top.transpose(0, 2, 1))
-        _zero_padding(out, self.inactive)
+        zero_padding(out, self.inactive)
         return out
 
 
@@ -215,14 +216,6 @@ class _Cache:
     has_h0: bool
     has_c0: bool
 
-
-def _inactive_steps(lengths, T):
-    """Per step, a boolean array of sequences past their end, or None if none are."""
-    min_len = int(lengths.min())
-    steps = [None] * min(min_len, T)
-    for t in range(min_len, T):
-        steps.append(lengths <= t)
-    return steps
 
 
 def _reverse_index(lengths, T):
@@ -237,12 +230,6 @@ def _reverse(a, index):
         return a[::-1]
     return np.take_along_axis(a, index[:, None, :], axis=0)
 
-
-def _zero_padding(a, inactive):
-    """Zero the padded steps of a batch-major array ``(T, n, ...)`` in place."""
-    for t, inact in enumerate(inactive):
-        if inact is not None:
-            a[t, inact] = 0
 
 
 def _initial_states(config, states, n, dtype, what):
@@ -318,7 +305,7 @@ def forward(config, params, X, lengths, *, h0=None, c0=None, dropout_masks=None,
     """
     T, n, _ = X.shape
     lengths = np.asarray(lengths, dtype=np.intp)
-    inactive = _inactive_steps(lengths, T)
+    inactive = inactive_steps(lengths, T)
     equal = inactive[-1] is None
     rev_index = None if equal else _reverse_index(lengths, T)
     h0s = _initial_states(config, h0, n, X.dtype, "h0")

@@ -357,7 +357,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
 
     def _logits(self, X):
         """Logits of shape (n_sequences, n_classes), one column per class."""
-        return self._head_outputs(self._validated_batch(X))[0]
+        return self._head_outputs(self._validated_batch(X))
 
     def predict_proba(self, X):
         """Class probabilities of each sequence.

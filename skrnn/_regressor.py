@@ -204,7 +204,7 @@ class LSTMRegressor(RegressorMixin, BaseRecurrentNetwork):
         y : ndarray of shape (n_sequences,) or (n_sequences, n_outputs)
             1-D when ``y`` was 1-D in ``fit``.
         """
-        Z = self._head_outputs(self._validated_batch(X))[0]
+        Z = self._head_outputs(self._validated_batch(X))
         return Z[:, 0] if self._y_ndim == 1 else Z
 
     def __sklearn_tags__(self):

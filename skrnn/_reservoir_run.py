@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from ._activations import FORWARD
 from ._reservoir import check_reservoir_matrix
+from ._sequences import inactive_steps, zero_padding
 
 __all__ = ["Reservoir", "recurrent_adder", "run_reservoir"]
 
@@ -44,20 +45,6 @@ def _tanh_via_exp(z):
 _ACTIVATIONS = {**FORWARD, "tanh": _tanh_via_exp}
 
 
-def _inactive_steps(lengths, T):
-    """Per step, a boolean array of sequences past their end, or None if none are."""
-    min_len = int(lengths.min())
-    steps = [None] * min(min_len, T)
-    for t in range(min_len, T):
-        steps.append(lengths <= t)
-    return steps
-
-
-def _zero_padding(a, inactive):
-    """Zero the padded steps of a batch-major array ``(T, n, ...)`` in place."""
-    for t, inact in enumerate(inactive):
-        if inact is not None:
-            a[t, inact] = 0
 
 
 def recurrent_adder(W, n):
@@ -151,7 +138,7 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh"
     T, n, _ = U.shape
     R = W_in.shape[0]
     dtype = np.result_type(U.dtype, W_in.dtype)
-    inactive = _inactive_steps(np.asarray(lengths, dtype=np.intp), T)
+    inactive = inactive_steps(np.asarray(lengths, dtype=np.intp), T)
     H = np.empty((T + 1, R, n), dtype=dtype)
     # The input projection of every step, written feature-major straight into the state
     # buffer (each step then overwrites its own slot).
@@ -177,7 +164,7 @@ def run_reservoir(U, lengths, W_in, W, bias, *, leak_rate=1.0, activation="tanh"
     if feature_major:
         return H[1:], np.ascontiguousarray(H[T].T)
     states = np.ascontiguousarray(H[1:].transpose(0, 2, 1))
-    _zero_padding(states, inactive)
+    zero_padding(states, inactive)
     return states, np.ascontiguousarray(H[T].T)
 
 

@@ -659,3 +659,30 @@ def check_lengths_argument(n, name="n_steps"):
     if not isinstance(n, Integral) or n < 1:
         raise ValueError(f"{name} must be a positive integer; got {n!r}.")
     return int(n)
+
+
+def inactive_steps(lengths, T):
+    """Per step, a boolean array of sequences past their end, or None if none are.
+
+    Parameters
+    ----------
+    lengths : ndarray of shape (n_sequences,)
+    T : int
+        Steps of the padded batch.
+
+    Returns
+    -------
+    inactive : list of length T of (ndarray of bool of shape (n_sequences,) or None)
+    """
+    min_len = int(lengths.min())
+    steps = [None] * min(min_len, T)
+    for t in range(min_len, T):
+        steps.append(lengths <= t)
+    return steps
+
+
+def zero_padding(a, inactive):
+    """Zero the padded steps of a time-major array ``(T, n, ...)`` in place."""
+    for t, inact in enumerate(inactive):
+        if inact is not None:
+            a[t, inact] = 0

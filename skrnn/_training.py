@@ -86,9 +86,9 @@ class TrainingSet:
         """Row targets and row weights of the sequences ``idx`` (padding dropped)."""
         if not self.per_step:
             return self.targets[idx], self.weights[idx]
-        sub = self.batch.take(idx)
-        T = sub.n_timesteps
-        mask = sub.mask
+        lengths = self.batch.lengths[idx]
+        T = int(lengths.max())
+        mask = np.arange(T)[:, None] < lengths[None, :]  # no padded copy of the inputs
         return self.targets[:T, idx][mask], self.weights[:T, idx][mask]
 
     def weight_sum(self, idx):
