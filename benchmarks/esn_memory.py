@@ -7,7 +7,13 @@ float64); the chunked runs hold the output, the model and a few blocks of at mos
 ``skrnn._reservoir_chunks.WORKING_ELEMENTS`` states. Peaks are Python-level allocations
 (``tracemalloc``, which sees NumPy's buffers), in MiB; times are process CPU seconds.
 
-Run: ``python benchmarks/esn_memory.py`` (prints a markdown table).
+The second table is the price of the block budget: ``predict`` on 400 sequences of 100
+steps (3 inputs, 1000 units) under smaller budgets, timed interleaved (median of 5 process
+CPU times). The budget bounds the working memory, not the output; a budget small enough to
+keep the peak within twice this output (0.3 MiB) splits the batch into narrow chunks,
+and the per-step sparse product loses the width that makes it fast.
+
+Run: ``python benchmarks/esn_memory.py`` (prints two markdown tables).
 """
 
 import os
@@ -19,6 +25,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+import skrnn._reservoir_chunks as chunks_module  # noqa: E402
 from skrnn import EchoStateClassifier, EchoStateRegressor, EchoStateTransformer  # noqa: E402
 
 
@@ -66,5 +73,34 @@ def main():
     return "\n".join(lines)
 
 
+def budget_price(budgets=(2**21, 2**19, 2**16), repeats=5):
+    """Time and peak of one batch ``predict`` under each block budget (in states)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 100, 3))
+    est = EchoStateRegressor(n_reservoir=1000, random_state=0).fit(X, X[:, :, 0])
+    default = chunks_module.WORKING_ELEMENTS
+    times = {b: [] for b in budgets}
+    try:
+        for _ in range(repeats):
+            for b in budgets:  # interleaved, so machine noise hits every budget alike
+                chunks_module.WORKING_ELEMENTS = b
+                times[b].append(_peak(est.predict, X)[2])
+        lines = ["| block budget (states) | predict CPU s, median [min-max] | peak MiB |",
+                 "| --- | --- | --- |"]
+        for b in budgets:
+            chunks_module.WORKING_ELEMENTS = b
+            out, peak, _ = _peak(est.predict, X)
+            t = np.array(times[b])
+            mark = " (default)" if b == default else ""
+            lines.append(f"| {b:,}{mark} | {np.median(t):.2f} [{t.min():.2f}-{t.max():.2f}] "
+                         f"| {peak:.1f} |")
+    finally:
+        chunks_module.WORKING_ELEMENTS = default
+    lines.append(f"\nOutput: {_size(out):.2f} MiB.")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     print(main())
+    print()
+    print(budget_price())
