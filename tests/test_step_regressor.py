@@ -368,3 +368,35 @@ def test_loss_gradient_through_the_step_head_matches_finite_differences(rng, n_o
     _, grads, _ = est._loss_grad(params, X3, lengths, Y3, sw)
     assert_gradients_match_finite_differences(
         lambda: est._loss_grad(params, X3, lengths, Y3, sw)[0], params, grads, abs=1e-7)
+
+
+# --------------------------------------------------------------------- memory
+
+
+def test_prediction_of_many_short_and_one_long_sequence_is_bounded(rng):
+    # As GRUTagger's: no padded (n_timesteps, n_sequences) array, or the 1000 short sequences
+    # would cost as much as 1000 long ones.
+    import tracemalloc
+
+    long = rng.standard_normal((2000, 1))
+    X = [rng.standard_normal((1, 1)) for _ in range(1000)] + [long]
+    y = [np.cumsum(x[:, 0]) for x in X]
+    X_train = _series(rng, 20)
+    est = _fit(GRUStepRegressor(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
+               X_train, _lagged_sum(X_train))
+    model = sum(w.nbytes for w in est.weights_.values())
+
+    def traced(fn):
+        tracemalloc.start()
+        out = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return out, peak
+
+    pred, peak = traced(lambda: est.predict(X))
+    _, peak_long_alone = traced(lambda: est.predict([long]))
+    assert peak <= 2 * (peak_long_alone + sum(p.nbytes for p in pred) + model), peak
+    assert [len(p) for p in pred] == [len(x) for x in X]
+    _, peak = traced(lambda: est.score(X, y))
+    _, peak_long_alone = traced(lambda: est.score([long], [y[-1]]))
+    assert peak <= 2 * (peak_long_alone + sum(v.nbytes for v in y) + model), peak
