@@ -521,6 +521,8 @@ def check_step_targets(y, batch, *, numeric, allow_multi_output):
         for i, s in enumerate(items):
             Y[: s.shape[0], i] = s
             Y[s.shape[0]:, i] = s[0]
+        if numeric:
+            Y = _as_numeric(Y)
     else:
         Y = np.asarray(y)
         if batch.kind == "2d":
@@ -542,17 +544,24 @@ def check_step_targets(y, batch, *, numeric, allow_multi_output):
         if Y.ndim > max_ndim:
             raise ValueError(f"y has too many dimensions ({Y.ndim - 1 + (batch.kind != '2d')}).")
         Y = Y.copy()
+        if numeric:
+            Y = _as_numeric(Y)
         if Y.dtype.kind == "f" and batch.kind == "3d":  # NaN targets at padded steps
             pad = ~batch.mask
             Y[pad] = Y[0][np.nonzero(pad)[1]]
-    if numeric and Y.dtype.kind not in "fiub":
-        try:
-            Y = Y.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("y must be numeric for regression.") from None
     if Y.dtype.kind == "f":
         _check_finite_targets(np.swapaxes(Y, 0, 1), batch.mask.T)
     return Y
+
+
+def _as_numeric(Y):
+    """Regression targets as numbers: numeric dtypes kept (Y itself), others to float64."""
+    if Y.dtype.kind in "fiub":
+        return Y
+    try:
+        return Y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("y must be numeric for regression.") from None
 
 
 def _check_finite_targets(Y, real):
@@ -635,11 +644,8 @@ def step_target_rows(y, batch, *, allow_multi_output, numeric=False):
     if y is not None and _is_target_list(y, batch):
         items = _check_target_sequences(y, batch, allow_multi_output)
         Y = np.concatenate(items)
-        if numeric and Y.dtype.kind not in "fiub":
-            try:
-                Y = Y.astype(np.float64)
-            except (TypeError, ValueError):
-                raise ValueError("y must be numeric for regression.") from None
+        if numeric:
+            Y = _as_numeric(Y)
         if Y.dtype.kind == "f" and not np.isfinite(Y).all():
             for i, s in enumerate(np.split(Y, np.cumsum(batch.lengths)[:-1])):
                 bad = (~np.isfinite(s)).reshape(len(s), -1).any(axis=1)

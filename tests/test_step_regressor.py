@@ -301,6 +301,25 @@ def test_float32_fit_predicts_float32(rng):
     assert est64.predict(X)[0].dtype == np.float32
 
 
+def test_defaults_beat_the_mean_on_real_data():
+    # The defaults are the product: scikit-learn's digits read row by row, the next row's
+    # 8 pixels at every step (benchmarks/step_regressor_defaults.py has more seeds and the
+    # sunspot numbers). The MSE is compared, not R²: the uniform average of R² over pixels
+    # is dominated by the border pixels, which are almost always 0.
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    images, labels = load_digits(return_X_y=True)
+    images = images.reshape(-1, 8, 8) / 16.0
+    Xtr, Xte, ytr, yte = train_test_split(images[:, :-1], images[:, 1:], test_size=0.25,
+                                          stratify=labels, random_state=0)
+    est = _fit(GRUStepRegressor(random_state=0), Xtr, ytr)
+    mse = np.mean((est.predict(Xte) - yte) ** 2)
+    mse_mean = np.mean((ytr.reshape(-1, 8).mean(axis=0) - yte) ** 2)
+    assert mse < 0.5 * mse_mean
+    assert est.score(Xte, yte) > 0.1
+
+
 # --------------------------------------------------------------------- model selection
 
 
