@@ -5,6 +5,7 @@ from ._classifier import RNNClassifier
 from ._esn import EchoStateRegressor
 from ._esn_features import EchoStateClassifier, EchoStateTransformer
 from ._regressor import LSTMRegressor
+from ._step_regressor import GRUStepRegressor
 from ._tagger import GRUTagger
 
 __version__ = "0.1.0.dev0"
@@ -13,6 +14,7 @@ __all__ = [
     "EchoStateClassifier",
     "EchoStateRegressor",
     "EchoStateTransformer",
+    "GRUStepRegressor",
     "GRUTagger",
     "LSTMRegressor",
     "RNNClassifier",

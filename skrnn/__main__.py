@@ -65,6 +65,24 @@ def demo_tagger():
             est.score(X[400:], y[400:]), seconds)
 
 
+def demo_step_regressor():
+    from skrnn import GRUStepRegressor
+    from skrnn.datasets import make_narma
+
+    # 300 NARMA-10 series of 60 steps; the target at every step is the system's next
+    # output, which depends on the last 10 inputs.
+    pairs = [make_narma(61, random_state=seed) for seed in range(300)]
+    X = [((u[:-1] - 0.25) / 0.144)[:, None] for u, _ in pairs]  # uniform [0, 0.5] scaled
+    Y = [y[1:] for _, y in pairs]
+    mean, std = np.concatenate(Y[:200]).mean(), np.concatenate(Y[:200]).std()
+    Y = [(y - mean) / std for y in Y]
+    est = GRUStepRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.02, batch_size=16,
+                           max_iter=25, random_state=0)
+    seconds = _timed_fit(est, X[:200], Y[:200])
+    return ("GRUStepRegressor", "NARMA-10, output at every step", "R² over steps",
+            est.score(X[200:], Y[200:]), seconds)
+
+
 def demo_echo_state():
     from skrnn import EchoStateRegressor
     from skrnn.datasets import make_mackey_glass
@@ -80,7 +98,8 @@ def demo_echo_state():
     return ("EchoStateRegressor", "Mackey-Glass, one step ahead", "NRMSE", nrmse, seconds)
 
 
-DEMOS = [demo_classifier, demo_regressor, demo_tagger, demo_echo_state]
+DEMOS = [demo_classifier, demo_regressor, demo_tagger, demo_step_regressor,
+         demo_echo_state]
 
 
 def main():

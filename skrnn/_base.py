@@ -1,5 +1,6 @@
 """BaseRecurrentNetwork: the hyperparameters and the training loop shared by the trained
-estimators (``RNNClassifier``, ``LSTMRegressor``, ``GRUTagger``).
+estimators (``RNNClassifier``, ``LSTMRegressor``, ``GRUTagger``, ``GRUStepRegressor``), and
+PerStepMixin, what the two per-step estimators share on top of it.
 
 Names and meanings follow ``MLPClassifier``/``MLPRegressor`` wherever the concept exists.
 A subclass says how targets are encoded, which loss the linear head uses, and whether the
@@ -21,7 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, column_or_1d
 
 from ._bptt import (
     RecurrentConfig,
@@ -35,10 +36,17 @@ from ._heads import FinalStateHead, StepHead
 from ._losses import LOSSES, trivial_loss
 from ._optimizers import LR_SCHEDULES, AdamOptimizer, SGDOptimizer
 from ._params import PositiveInt, check_positive_ints
-from ._sequences import check_sequences, length_chunks
+from ._sequences import (
+    check_sequences,
+    check_step_targets,
+    length_chunks,
+    rows_to_structure,
+    step_target_rows,
+)
 from ._training import TrainingSet, check_outcome, run_epochs
 
-__all__ = ["BaseRecurrentNetwork", "has_stochastic_solver", "training_parameters_doc"]
+__all__ = ["BaseRecurrentNetwork", "PerStepMixin", "has_stochastic_solver",
+           "training_parameters_doc"]
 
 _TRAINING_PARAMETERS_DOC = """\
     hidden_layer_sizes : int or tuple of int, default=(32,)
@@ -898,3 +906,54 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         self.weights_ = new
         self._optimizer = None
         return self
+
+
+class PerStepMixin:
+    """The input and output structure rules of the per-step estimators (``GRUTagger``,
+    ``GRUStepRegressor``): one target for every real step of ``X``, in the structure of
+    ``X``, and per-step outputs given back in it. Put it before
+    :class:`BaseRecurrentNetwork` in the bases.
+
+    ``_step_multi_output``: whether a target may be a vector (a trailing output axis);
+    ``_step_numeric``: whether targets must be numbers.
+    """
+
+    _per_step = True
+    _step_multi_output = False
+    _step_numeric = False
+
+    def _y_of(self, y, batch):
+        """``y`` present; for 2-D ``X`` (one step per sequence) without a vector target,
+        1-D as scikit-learn wants it (a column vector warns)."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        if batch.kind == "2d" and not self._step_multi_output:
+            y = column_or_1d(y, warn=True)
+        return y
+
+    def _step_targets(self, y, batch):
+        """Per-step targets, padded time-major: (n_timesteps, n_sequences[, n_outputs])."""
+        return check_step_targets(self._y_of(y, batch), batch, numeric=self._step_numeric,
+                                  allow_multi_output=self._step_multi_output)
+
+    def _step_target_rows(self, y, batch):
+        """Targets of every real step, sequence after sequence (no padded array for a
+        list ``y``): (n_real_steps[, n_outputs])."""
+        return step_target_rows(self._y_of(y, batch), batch, numeric=self._step_numeric,
+                                allow_multi_output=self._step_multi_output)
+
+    @staticmethod
+    def _step_score_weights(sample_weight, batch):
+        """One weight per sequence, as in ``fit``, repeated over its real steps (None
+        stays None)."""
+        if sample_weight is None:
+            return None
+        sw = _check_sample_weight(sample_weight, batch.lengths, dtype=np.float64,
+                                  ensure_non_negative=True)
+        return np.repeat(sw, batch.lengths)
+
+    @staticmethod
+    def _to_structure(rows, batch, fill_value):
+        """Per-sequence arrays back into the structure of the caller's ``X``."""
+        return rows_to_structure(rows, batch, fill_value)

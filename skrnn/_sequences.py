@@ -27,6 +27,8 @@ __all__ = [
     "check_step_targets",
     "length_chunks",
     "restore_structure",
+    "rows_to_structure",
+    "step_target_rows",
 ]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
@@ -519,6 +521,8 @@ def check_step_targets(y, batch, *, numeric, allow_multi_output):
         for i, s in enumerate(items):
             Y[: s.shape[0], i] = s
             Y[s.shape[0]:, i] = s[0]
+        if numeric:
+            Y = _as_numeric(Y)
     else:
         Y = np.asarray(y)
         if batch.kind == "2d":
@@ -540,21 +544,47 @@ def check_step_targets(y, batch, *, numeric, allow_multi_output):
         if Y.ndim > max_ndim:
             raise ValueError(f"y has too many dimensions ({Y.ndim - 1 + (batch.kind != '2d')}).")
         Y = Y.copy()
+        if numeric:
+            Y = _as_numeric(Y)
         if Y.dtype.kind == "f" and batch.kind == "3d":  # NaN targets at padded steps
             pad = ~batch.mask
             Y[pad] = Y[0][np.nonzero(pad)[1]]
-    if numeric:
-        if Y.dtype.kind not in "fiub":
-            try:
-                Y = Y.astype(np.float64)
-            except (TypeError, ValueError):
-                raise ValueError("y must be numeric for regression.") from None
-        if not np.isfinite(Y).all():
-            raise ValueError("Input y contains NaN or infinity at a real time step.")
-    else:
-        if Y.dtype.kind == "f" and not np.isfinite(Y).all():
-            raise ValueError("Input y contains NaN or infinity at a real time step.")
+    if Y.dtype.kind == "f":
+        _check_finite_targets(np.swapaxes(Y, 0, 1), batch.mask.T)
     return Y
+
+
+def _as_numeric(Y):
+    """Regression targets as numbers: numeric dtypes kept (Y itself), others to float64."""
+    if Y.dtype.kind in "fiub":
+        return Y
+    try:
+        return Y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("y must be numeric for regression.") from None
+
+
+def _check_finite_targets(Y, real):
+    """Raise a ValueError naming the first sequence and step where ``Y`` is not finite.
+
+    ``Y`` is sequence-major, ``(n_sequences, n_timesteps[, n_outputs])``; ``real`` (the same
+    leading shape) marks the real steps, the only ones checked.
+    """
+    bad = ~np.isfinite(Y)
+    if bad.ndim == 3:
+        bad = bad.any(axis=2)
+    bad &= real
+    if bad.any():
+        i, t = (int(v) for v in np.argwhere(bad)[0])
+        _raise_non_finite_target(Y[i, t], i, t)
+
+
+def _raise_non_finite_target(value, i, t):
+    kind = "NaN" if np.isnan(value).any() else "infinity"
+    raise ValueError(
+        f"Input y contains {kind} at step {t} of sequence {i}, a real step of X; every "
+        "real step needs a finite target. Padding is marked in X (trailing all-NaN steps "
+        "of a 3-D array), and y is ignored there.")
 
 
 def _is_target_list(y, batch):
@@ -599,11 +629,12 @@ def _check_target_sequences(y, batch, allow_multi_output):
     return items
 
 
-def step_target_rows(y, batch, *, allow_multi_output):
+def step_target_rows(y, batch, *, allow_multi_output, numeric=False):
     """The targets of every real step, sequence after sequence, as one array.
 
     For a list of per-sequence targets nothing of the padded size ``(n_timesteps,
     n_sequences)`` is built; a padded array ``y`` is read through :func:`check_step_targets`.
+    ``numeric`` as in :func:`check_step_targets`.
 
     Returns
     -------
@@ -611,12 +642,58 @@ def step_target_rows(y, batch, *, allow_multi_output):
         Sequence 0's steps, then sequence 1's, ...
     """
     if y is not None and _is_target_list(y, batch):
-        Y = np.concatenate(_check_target_sequences(y, batch, allow_multi_output))
+        items = _check_target_sequences(y, batch, allow_multi_output)
+        Y = np.concatenate(items)
+        if numeric:
+            Y = _as_numeric(Y)
         if Y.dtype.kind == "f" and not np.isfinite(Y).all():
-            raise ValueError("Input y contains NaN or infinity at a real time step.")
+            for i, s in enumerate(np.split(Y, np.cumsum(batch.lengths)[:-1])):
+                bad = (~np.isfinite(s)).reshape(len(s), -1).any(axis=1)
+                if bad.any():
+                    t = int(np.argmax(bad))
+                    _raise_non_finite_target(s[t], i, t)
         return Y
-    Y = check_step_targets(y, batch, numeric=False, allow_multi_output=allow_multi_output)
+    Y = check_step_targets(y, batch, numeric=numeric, allow_multi_output=allow_multi_output)
     return np.swapaxes(Y, 0, 1)[batch.mask.T]
+
+
+def rows_to_structure(rows, batch, fill_value=np.nan):
+    """Per-sequence arrays back into the structure of the caller's ``X``.
+
+    The per-sequence twin of :func:`restore_structure`, for outputs kept sequence by
+    sequence (``BaseRecurrentNetwork._step_rows``): nothing of the padded size is built
+    unless the caller's ``X`` was a padded 3-D array.
+
+    Parameters
+    ----------
+    rows : list of ndarray of shape (n_timesteps_i, ...)
+        One array per sequence of ``batch``.
+    batch : SequenceBatch
+    fill_value : scalar or None, default=nan
+        Value at padded steps of a 3-D input; None gives an object array.
+
+    Returns
+    -------
+    out : ndarray or list of ndarray
+        ``(n_samples, ...)`` for 2-D input, ``(n_sequences, n_timesteps, ...)`` for 3-D
+        input, ``rows`` itself for ragged input.
+    """
+    if batch.kind == "2d":  # every sequence has one step
+        return np.concatenate(rows)
+    if batch.kind == "ragged":
+        return rows
+    if batch.equal_lengths and batch.lengths[0] == batch.n_timesteps_in:
+        return np.stack(rows)
+    dtype = rows[0].dtype
+    if fill_value is None:
+        dtype = object
+    elif isinstance(fill_value, float) and dtype.kind not in "fc":
+        dtype = np.float64
+    out = np.full((batch.n_sequences, batch.n_timesteps_in) + rows[0].shape[1:],
+                  fill_value, dtype=dtype)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
 
 
 def restore_structure(values, batch, fill_value=np.nan):

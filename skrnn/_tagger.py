@@ -5,9 +5,13 @@ from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
-from ._base import BaseRecurrentNetwork, has_stochastic_solver, training_parameters_doc
+from ._base import (
+    BaseRecurrentNetwork,
+    PerStepMixin,
+    has_stochastic_solver,
+    training_parameters_doc,
+)
 from ._classifier import (
     check_partial_fit_classes,
     check_warm_start_classes,
@@ -16,12 +20,11 @@ from ._classifier import (
     first_missing_label,
 )
 from ._losses import softmax
-from ._sequences import check_step_targets, step_target_rows
 
 __all__ = ["GRUTagger"]
 
 
-class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
+class GRUTagger(ClassifierMixin, PerStepMixin, BaseRecurrentNetwork):
     __doc__ = """Recurrent sequence tagger: one class label for every time step.
 
     A stack of recurrent layers (GRU by default; ``bidirectional=True`` is usually wanted
@@ -116,7 +119,6 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
                                                  class_weight_rows="real time steps"))
 
     _loss = "log_loss"
-    _per_step = True
 
     _parameter_constraints: dict = {
         **BaseRecurrentNetwork._parameter_constraints,
@@ -179,22 +181,8 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         )
         self.class_weight = class_weight
 
-    def _y_of(self, y, batch):
-        """``y`` present, and 1-D for 2-D ``X`` (one label per length-1 sequence)."""
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        if batch.kind == "2d":
-            y = column_or_1d(y, warn=True)
-        return y
-
-    def _step_labels(self, y, batch):
-        """Per-step labels, padded time-major: (n_timesteps, n_sequences)."""
-        return check_step_targets(self._y_of(y, batch), batch, numeric=False,
-                                  allow_multi_output=False)
-
     def _encode_targets(self, y, batch, first_call, classes=None, warm_start=False):
-        Y = self._step_labels(y, batch)
+        Y = self._step_targets(y, batch)
         mask = batch.mask
         labels = Y[mask]
         bad = first_missing_label(labels)
@@ -268,26 +256,6 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         P = softmax(np.concatenate(rows))  # one call for all steps
         return np.split(P, np.cumsum(batch.lengths)[:-1]), batch
 
-    @staticmethod
-    def _to_structure(rows, batch, fill_value):
-        """Per-sequence arrays back into the structure of the caller's ``X``."""
-        if batch.kind == "2d":  # every sequence has one step
-            return np.concatenate(rows)
-        if batch.kind == "ragged":
-            return rows
-        if batch.equal_lengths and batch.lengths[0] == batch.n_timesteps_in:
-            return np.stack(rows)
-        dtype = rows[0].dtype
-        if fill_value is None:
-            dtype = object
-        elif isinstance(fill_value, float) and dtype.kind not in "fc":
-            dtype = np.float64
-        out = np.full((batch.n_sequences, batch.n_timesteps_in) + rows[0].shape[1:],
-                      fill_value, dtype=dtype)
-        for i, r in enumerate(rows):
-            out[i, : len(r)] = r
-        return out
-
     def predict_proba(self, X):
         """Tag probabilities at every step.
 
@@ -353,14 +321,10 @@ class GRUTagger(ClassifierMixin, BaseRecurrentNetwork):
         batch = self._validated_batch(X)
         # Real steps sequence after sequence, for labels and predictions alike: nothing of
         # the padded size is built for ragged data.
-        Y = step_target_rows(self._y_of(y, batch), batch, allow_multi_output=False)
+        Y = self._step_target_rows(y, batch)
         pred = self.classes_[np.argmax(np.concatenate(self._step_rows(batch)), axis=1)]
-        w = None
-        if sample_weight is not None:  # one weight per sequence, as in fit
-            sw = _check_sample_weight(sample_weight, batch.lengths, dtype=np.float64,
-                                      ensure_non_negative=True)
-            w = np.repeat(sw, batch.lengths)
-        return accuracy_score(Y, pred, sample_weight=w)
+        return accuracy_score(Y, pred,
+                              sample_weight=self._step_score_weights(sample_weight, batch))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

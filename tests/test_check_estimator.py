@@ -6,13 +6,14 @@ from skrnn import (
     EchoStateClassifier,
     EchoStateRegressor,
     EchoStateTransformer,
+    GRUStepRegressor,
     GRUTagger,
     LSTMRegressor,
     RNNClassifier,
 )
 
-ESTIMATORS = [RNNClassifier(), LSTMRegressor(), GRUTagger(), EchoStateRegressor(),
-              EchoStateClassifier(), EchoStateTransformer()]
+ESTIMATORS = [RNNClassifier(), LSTMRegressor(), GRUTagger(), GRUStepRegressor(),
+              EchoStateRegressor(), EchoStateClassifier(), EchoStateTransformer()]
 
 
 @parametrize_with_checks(ESTIMATORS)

@@ -46,8 +46,17 @@ def test_head_gradients_match_finite_differences(rng, head):
     res = forward(cfg, params, X, lengths)
     dW, db, core_grad = head.backward(W, G, res, mask)
     grads = dict(backward(cfg, params, res.cache, **core_grad), W=dW, b=db)
-    eps = 1e-6
-    for name, p in all_params.items():
+    assert_gradients_match_finite_differences(objective, all_params, grads)
+
+
+def assert_gradients_match_finite_differences(objective, params, grads, eps=1e-6, abs=1e-6):
+    """Central differences of ``objective()`` against ``grads``, entry by entry.
+
+    ``params`` maps names to float64 arrays that ``objective`` reads (each is perturbed in
+    place and restored); ``grads`` maps the same names to the analytic gradients. Shared
+    with tests/test_step_regressor.py.
+    """
+    for name, p in params.items():
         flat, g = p.reshape(-1), grads[name].reshape(-1)
         for i in range(flat.size):
             old = flat[i]
@@ -56,4 +65,4 @@ def test_head_gradients_match_finite_differences(rng, head):
             flat[i] = old - eps
             down = objective()
             flat[i] = old
-            assert g[i] == pytest.approx((up - down) / (2 * eps), abs=1e-6), name
+            assert g[i] == pytest.approx((up - down) / (2 * eps), abs=abs), (name, i)

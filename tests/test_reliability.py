@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import skrnn
-from skrnn import GRUTagger, LSTMRegressor, RNNClassifier
+from skrnn import GRUStepRegressor, GRUTagger, LSTMRegressor, RNNClassifier
 from skrnn._activations import inplace_hard_sigmoid, inplace_sigmoid
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
 from skrnn._losses import log_loss, log_softmax, softmax
@@ -36,6 +36,8 @@ ESTIMATORS = {
                                             random_state=0), "value"),
     "GRUTagger": (lambda: GRUTagger(hidden_layer_sizes=(4,), max_iter=3, random_state=0),
                   "step_label"),
+    "GRUStepRegressor": (lambda: GRUStepRegressor(hidden_layer_sizes=(4,), max_iter=3,
+                                                  random_state=0), "step_value"),
 }
 try:  # the echo state network, when present
     from skrnn import EchoStateRegressor
