@@ -144,7 +144,7 @@ class LSTMRegressor(RegressorMixin, BaseRecurrentNetwork):
         if y.shape[0] != batch.n_sequences:
             raise ValueError(f"X has {batch.n_sequences} sequences but y has {y.shape[0]} "
                              "targets; they must match.")
-        if first_call:
+        if first_call or warm_start:  # a fit sets the output shape; partial_fit keeps it
             self._y_ndim = y.ndim
         Y = y if y.ndim == 2 else y[:, None]
         return Y, Y.shape[1]

@@ -116,6 +116,24 @@ def test_warm_start_continues_from_previous_weights(rng):
     assert est.loss_curve_[-1] < first_loss
 
 
+def test_warm_start_follows_the_latest_fits_target_shape(rng):
+    # A warm-started fit whose number of outputs changes starts afresh; its predictions
+    # must have the new target's shape, not the first fit's.
+    X, y = _first_step_task(rng)
+    est = LSTMRegressor(warm_start=True, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        assert est.predict(X).shape == (len(X),)
+        with pytest.warns(UserWarning, match="starts from new weights"):
+            est.fit(X, np.c_[y, -y])
+        assert est.predict(X).shape == (len(X), 2)
+        est.fit(X, np.c_[y, -y])  # weights kept, shape kept
+        assert est.predict(X).shape == (len(X), 2)
+        est.partial_fit(X, np.c_[y, -y])
+        assert est.predict(X).shape == (len(X), 2)
+
+
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_every_solver_and_cell_learns(rng, solver, cell):
