@@ -5,6 +5,7 @@ from ._classifier import RNNClassifier
 from ._esn import EchoStateRegressor
 from ._esn_features import EchoStateClassifier, EchoStateTransformer
 from ._regressor import LSTMRegressor
+from ._seq2seq import Seq2SeqRegressor
 from ._tagger import GRUTagger
 
 __version__ = "0.1.0.dev0"
@@ -16,6 +17,7 @@ __all__ = [
     "GRUTagger",
     "LSTMRegressor",
     "RNNClassifier",
+    "Seq2SeqRegressor",
     "datasets",
     "metrics",
     "preprocessing",
