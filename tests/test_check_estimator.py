@@ -9,10 +9,11 @@ from skrnn import (
     GRUTagger,
     LSTMRegressor,
     RNNClassifier,
+    Seq2SeqRegressor,
 )
 
 ESTIMATORS = [RNNClassifier(), LSTMRegressor(), GRUTagger(), EchoStateRegressor(),
-              EchoStateClassifier(), EchoStateTransformer()]
+              EchoStateClassifier(), EchoStateTransformer(), Seq2SeqRegressor()]
 
 
 @parametrize_with_checks(ESTIMATORS)
