@@ -88,12 +88,13 @@ for name, r in results.items():
           + f"  {r.mean():5.2f}  {seconds.get(name, 0.0):5.1f}")
 
 # %%
-# The errors grow with the horizon for every model, and every model beats the seasonal
-# naive forecast, whose error is flat: El Niño is an anomaly that lasts months, so last
-# year's month says little. At one month ahead the networks and the linear model are close;
-# further ahead the encoder-decoder's feedback of its own predictions is one way to carry
-# information, the direct models' one head per horizon another, and on 150 test windows
-# their differences are within what another ``random_state`` moves.
+# The errors grow with the horizon for every model but the seasonal-naive forecast, whose
+# error is flat and much larger: an El Niño anomaly lasts months, so the same month a year
+# earlier says little. Both networks beat it by far with default settings; the
+# encoder-decoder, which feeds its own predictions back, is ahead of the direct LSTM at
+# every horizon (also with ``random_state=1``: mean 0.96 against 1.03), and the linear
+# model on the lags is best on this short series of 547 training windows. A network has to
+# beat such cheap baselines on held-out data to be worth its fit time.
 fig, ax = plt.subplots(figsize=(7, 3.5))
 for name, r in results.items():
     ax.plot(range(1, H + 1), r, "o-", label=name)
