@@ -1,7 +1,7 @@
 """
-===========================================================
+============================================================
 Multi-step forecasting with an encoder-decoder (El Niño SST)
-===========================================================
+============================================================
 
 :class:`~skrnn.Seq2SeqRegressor` reads a window of a series with an encoder and emits the
 next ``H`` values with a decoder that feeds each prediction back as its next input. Here it
