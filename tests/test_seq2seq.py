@@ -283,6 +283,16 @@ def test_partial_fit_and_warm_start(rng):
     assert set(before) == set(est.weights_)
 
 
+def test_prediction_in_chunks_equals_one_batch(rng):
+    """Over 1024 sequences prediction runs in chunks; each sequence's forecast is its own."""
+    X = [rng.standard_normal((int(L), 2)) for L in rng.integers(1, 5, 1100)]
+    est = _quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(3,), max_iter=1, random_state=0),
+                     X[:50], rng.standard_normal((50, 4)))
+    full = est.predict(X)
+    parts = np.concatenate([est.predict(X[:7]), est.predict(X[7:600]), est.predict(X[600:])])
+    np.testing.assert_allclose(full, parts, rtol=1e-12, atol=1e-12)
+
+
 # ------------------------------------------------------------------------ composition
 def test_pipeline_grid_search_on_ragged_x(rng):
     t = np.arange(600)
