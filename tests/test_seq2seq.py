@@ -1,6 +1,7 @@
 """Seq2SeqRegressor: shapes, gradients (finite differences and PyTorch), learning, the
 training options, scikit-learn composition and errors."""
 
+import doctest
 import warnings
 
 import numpy as np
@@ -338,3 +339,12 @@ def test_errors(rng):
     fitted = _quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(4,), max_iter=1), X, y)
     with pytest.raises(ValueError, match="shape"):
         fitted.score(X, y[:, :2])
+
+
+def test_docstring_example_holds():
+    runner = doctest.DocTestRunner()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for test in doctest.DocTestFinder().find(Seq2SeqRegressor, globs={}):
+            runner.run(test)
+    assert runner.tries > 0 and runner.failures == 0
