@@ -5,6 +5,7 @@ from ._classifier import RNNClassifier
 from ._esn import EchoStateRegressor
 from ._esn_features import EchoStateClassifier, EchoStateTransformer
 from ._regressor import LSTMRegressor
+from ._seq2seq import Seq2SeqRegressor
 from ._step_regressor import GRUStepRegressor
 from ._tagger import GRUTagger
 
@@ -18,6 +19,7 @@ __all__ = [
     "GRUTagger",
     "LSTMRegressor",
     "RNNClassifier",
+    "Seq2SeqRegressor",
     "datasets",
     "metrics",
     "preprocessing",

@@ -98,7 +98,24 @@ def demo_echo_state():
     return ("EchoStateRegressor", "Mackey-Glass, one step ahead", "NRMSE", nrmse, seconds)
 
 
-DEMOS = [demo_classifier, demo_regressor, demo_tagger, demo_step_regressor,
+def demo_seq2seq():
+    from skrnn import Seq2SeqRegressor
+    from skrnn.datasets import make_mackey_glass
+    from skrnn.preprocessing import make_windows
+
+    x = make_mackey_glass(1200, n_discard=200)
+    x = (x - x[:900].mean()) / x[:900].std()
+    X, y = make_windows(x, window=20, horizon=range(1, 11))  # the next 10 steps
+    train = np.arange(len(X)) + 20 + 10 <= 900  # targets before step 900; test after it
+    test = np.arange(len(X)) + 20 >= 900
+    est = Seq2SeqRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=30,
+                           random_state=0)
+    seconds = _timed_fit(est, X[train], y[train])
+    return ("Seq2SeqRegressor", "Mackey-Glass, next 10 steps", "R² (all steps)",
+            est.score(X[test], y[test]), seconds)
+
+
+DEMOS = [demo_classifier, demo_regressor, demo_seq2seq, demo_tagger, demo_step_regressor,
          demo_echo_state]
 
 

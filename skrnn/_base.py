@@ -158,16 +158,24 @@ _CLASS_WEIGHT_DOC = """
 
 
 def training_parameters_doc(default_cell, early_stopping_score, stratified=True,
-                            class_weight_rows=None):
+                            class_weight_rows=None, clockwork=True):
     """The numpydoc ``Parameters`` entries shared by the trained estimators.
 
     ``class_weight_rows``: what a row is for ``class_weight`` ("sequences", "real time
-    steps"), or None for an estimator without ``class_weight``.
+    steps"), or None for an estimator without ``class_weight``. ``clockwork=False``: an
+    estimator without the clockwork cell (no ``clock_periods`` entry).
     """
     doc = _TRAINING_PARAMETERS_DOC.format(
         default_cell=default_cell, early_stopping_score=early_stopping_score,
         stratified="(stratified by class)" if stratified else "(whole sequences)",
     )
+    if not clockwork:
+        doc = doc.replace('{"rnn", "lstm", "gru", "clockwork"}', '{"rnn", "lstm", "gru"}')
+        doc = doc.replace(
+            "\n        or Clockwork RNN (modules updating at their own clock periods).", ".")
+        doc = doc.replace("o``), GRU (gates", "o``) or GRU (gates")
+        start, end = doc.index("    clock_periods :"), doc.index("    dtype :")
+        doc = doc[:start] + doc[end:]
     if class_weight_rows is not None:
         doc += _CLASS_WEIGHT_DOC.format(rows=class_weight_rows)
     return doc
@@ -230,6 +238,8 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
     _per_step = False
     #: Key of skrnn._losses.LOSSES.
     _loss = "squared_error"
+    #: Names of the random streams of :meth:`_streams`, in spawn order (append only).
+    _STREAMS = ("init", "shuffle", "dropout", "split")
 
     @abstractmethod
     def __init__(
@@ -351,13 +361,10 @@ class BaseRecurrentNetwork(BaseEstimator, metaclass=ABCMeta):
         """Independent generators for init, shuffling, dropout and the validation split,
         all derived from ``random_state``."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        init, shuffle, dropout, split = np.random.SeedSequence(seed).spawn(4)
-        return {
-            "init": np.random.default_rng(init),
-            "shuffle": np.random.default_rng(shuffle),
-            "dropout": np.random.default_rng(dropout),
-            "split": np.random.default_rng(split),
-        }
+        children = np.random.SeedSequence(seed).spawn(len(self._STREAMS))
+        # Spawned children depend only on their index: a subclass that appends a stream
+        # leaves the others unchanged.
+        return {name: np.random.default_rng(c) for name, c in zip(self._STREAMS, children)}
 
     def _initialize(self, config, n_outputs, dtype):
         rng = self._rngs["init"]

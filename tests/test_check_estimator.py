@@ -10,10 +10,12 @@ from skrnn import (
     GRUTagger,
     LSTMRegressor,
     RNNClassifier,
+    Seq2SeqRegressor,
 )
 
 ESTIMATORS = [RNNClassifier(), LSTMRegressor(), GRUTagger(), GRUStepRegressor(),
-              EchoStateRegressor(), EchoStateClassifier(), EchoStateTransformer()]
+              Seq2SeqRegressor(), EchoStateRegressor(), EchoStateClassifier(),
+              EchoStateTransformer()]
 
 
 @parametrize_with_checks(ESTIMATORS)

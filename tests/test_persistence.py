@@ -14,7 +14,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.pipeline import make_pipeline
 
-from skrnn import GRUStepRegressor, GRUTagger, LSTMRegressor, RNNClassifier
+from skrnn import GRUStepRegressor, GRUTagger, LSTMRegressor, RNNClassifier, Seq2SeqRegressor
 from skrnn.preprocessing import SequenceScaler
 
 #: The types ``skops.io`` does not trust by default in a fitted skrnn estimator; this is the
@@ -29,6 +29,8 @@ SKOPS_TRUSTED = {
                   "skrnn._tagger.GRUTagger"],
     "GRUStepRegressor": ["skrnn._bptt.RecurrentConfig", "skrnn._optimizers.AdamOptimizer",
                          "skrnn._step_regressor.GRUStepRegressor"],
+    "Seq2SeqRegressor": ["skrnn._bptt.RecurrentConfig", "skrnn._optimizers.AdamOptimizer",
+                         "skrnn._seq2seq.Seq2SeqRegressor"],
     # The sparse reservoir is a SciPy CSR matrix, which skops does not trust by default.
     # The readout's statistics (kept for partial_fit) are a small named class.
     "EchoStateRegressor": ["scipy.sparse._csr.csr_matrix", "skrnn._esn.EchoStateRegressor",
@@ -46,6 +48,7 @@ def _data(seed=0):
         "LSTMRegressor": X[:, :, 1].sum(axis=1),
         "GRUTagger": (np.cumsum(X[:, :, 2], axis=1) > 0).astype(int),
         "GRUStepRegressor": np.cumsum(X[:, :, 1], axis=1) / 3.0,
+        "Seq2SeqRegressor": np.cumsum(X[:, -3:, 1], axis=1),
         "EchoStateRegressor": np.cumsum(X[:, :, 0], axis=1) / 3.0,
     }
 
@@ -58,7 +61,8 @@ def _make(name, random_state=0):
             est.set_params(n_reservoir=30)
         return est
     cls = {"RNNClassifier": RNNClassifier, "LSTMRegressor": LSTMRegressor,
-           "GRUTagger": GRUTagger, "GRUStepRegressor": GRUStepRegressor}[name]
+           "GRUTagger": GRUTagger, "GRUStepRegressor": GRUStepRegressor,
+           "Seq2SeqRegressor": Seq2SeqRegressor}[name]
     return cls(random_state=random_state, **SMALL)
 
 
@@ -94,7 +98,8 @@ def _assert_same_continuation(original, loaded, X, y):
     _assert_same_outputs(original, loaded, X)
 
 
-NAMES = ["RNNClassifier", "LSTMRegressor", "GRUTagger", "GRUStepRegressor", "EchoStateRegressor"]
+NAMES = ["RNNClassifier", "LSTMRegressor", "GRUTagger", "GRUStepRegressor",
+         "Seq2SeqRegressor", "EchoStateRegressor"]
 
 
 @pytest.mark.parametrize("name", NAMES)
