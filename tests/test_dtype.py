@@ -4,7 +4,7 @@ predictions' type."""
 import numpy as np
 import pytest
 
-from skrnn import GRUStepRegressor, GRUTagger, LSTMRegressor, RNNClassifier
+from skrnn import GRUStepRegressor, GRUTagger, LSTMRegressor, RNNClassifier, Seq2SeqRegressor
 
 
 def _data(rng, dtype):
@@ -23,7 +23,8 @@ def test_dtype_sets_the_weights_whatever_the_input(rng, dtype, x_dtype, expected
     for est, target in ((RNNClassifier(dtype=dtype), y),
                         (LSTMRegressor(dtype=dtype), y.astype(float)),
                         (GRUTagger(dtype=dtype), np.tile(y[:, None], (1, 6))),
-                        (GRUStepRegressor(dtype=dtype), np.cumsum(X[:, :, 0], axis=1))):
+                        (GRUStepRegressor(dtype=dtype), np.cumsum(X[:, :, 0], axis=1)),
+                        (Seq2SeqRegressor(dtype=dtype), X[:, -2:, 0])):
         est.set_params(max_iter=2, random_state=0, hidden_layer_sizes=(4,))
         with pytest.warns(Warning):  # max_iter=2 does not converge
             est.fit(X, target)

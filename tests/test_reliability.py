@@ -20,15 +20,15 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import skrnn
-from skrnn import GRUStepRegressor, GRUTagger, LSTMRegressor, RNNClassifier
+from skrnn import GRUStepRegressor, GRUTagger, LSTMRegressor, RNNClassifier, Seq2SeqRegressor
 from skrnn._activations import inplace_hard_sigmoid, inplace_sigmoid
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
 from skrnn._losses import log_loss, log_softmax, softmax
 from skrnn._sequences import SequenceBatch, check_sequences, length_chunks
 from skrnn.preprocessing import PerSequenceScaler, PiecewiseAggregate, SequenceScaler
 
-# (factory, target kind): "label" per sequence, "value" per sequence, "step_label",
-# "step_value" per time step.
+# (factory, target kind): "label" per sequence, "value" per sequence, "horizon" (3 future
+# values per sequence), "step_label", "step_value" per time step.
 ESTIMATORS = {
     "RNNClassifier": (lambda: RNNClassifier(hidden_layer_sizes=(4,), max_iter=3,
                                             random_state=0), "label"),
@@ -38,6 +38,8 @@ ESTIMATORS = {
                   "step_label"),
     "GRUStepRegressor": (lambda: GRUStepRegressor(hidden_layer_sizes=(4,), max_iter=3,
                                                   random_state=0), "step_value"),
+    "Seq2SeqRegressor": (lambda: Seq2SeqRegressor(hidden_layer_sizes=(4,), max_iter=3,
+                                                  random_state=0), "horizon"),
 }
 try:  # the echo state network, when present
     from skrnn import EchoStateRegressor
@@ -56,6 +58,8 @@ def _targets(kind, X):
         return np.array(["pos" if x[0, 0] > 0 else "neg" for x in X])
     if kind == "value":
         return np.array([x[0, 0] for x in X])
+    if kind == "horizon":
+        return np.array([[x[0, 0], x[-1, 0], x[:, -1].sum()] for x in X])
     if kind == "step_label":
         return [np.where(x[:, 0] > 0, "pos", "neg") for x in X]
     return [x[:, 0] * 0.5 for x in X]
@@ -224,10 +228,10 @@ def test_bad_targets_get_a_clear_error(fitted, name):
         y_bad[5] = y_bad[5][:-1]
         with pytest.raises(ValueError, match="Target sequence 5 has"):
             make().fit(X, y_bad)
-    if kind in ("value", "step_value"):
+    if kind in ("value", "horizon", "step_value"):
         y_nan = [np.array(v, dtype=float, copy=True) for v in y] if kind == "step_value" \
             else y.astype(float).copy()
-        y_nan[3] = np.nan if kind == "value" else np.full(len(y_nan[3]), np.nan)
+        y_nan[3] = np.full(len(y_nan[3]), np.nan) if kind == "step_value" else np.nan
         with pytest.raises(ValueError, match="NaN"):
             make().fit(X, y_nan)
     if kind in ("label", "step_label"):
@@ -282,8 +286,10 @@ BAD_PARAMS = [
     ("periods-other-cell", {"cell": "gru", "clock_periods": (1, 2)}, ValueError,
      "clock_periods applies only to cell='clockwork'; got cell='gru'"),
 ]
-PARAM_CASES = [(name, case) for name in ESTIMATORS if name != "EchoStateRegressor"
-               for case in BAD_PARAMS]
+# Every case an estimator has all the parameters of (Seq2SeqRegressor has no clock_periods).
+PARAM_CASES = [(name, case) for name, (make, _) in ESTIMATORS.items()
+               if name != "EchoStateRegressor" for case in BAD_PARAMS
+               if set(case[1]) <= set(make().get_params())]
 
 
 @pytest.mark.parametrize("name, case", PARAM_CASES,
