@@ -67,6 +67,13 @@ class Ring:
         if first is not None:
             self.slots[0] = first
 
+    @classmethod
+    def over(cls, slots):
+        """A ring over an existing ``(2, ...)`` array (e.g. rows of a larger slot)."""
+        ring = cls.__new__(cls)
+        ring.slots = slots
+        return ring
+
     def __getitem__(self, t):
         return self.slots[t & 1]
 

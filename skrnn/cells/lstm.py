@@ -61,16 +61,8 @@ class LSTMCell(Cell):
         S[0, :h] = 0 if h0 is None else h0
         S[:T, h: h + d] = X
         S[:T, -1] = 1  # S[T] holds only the final state: its other rows are never read
-        if keep:
-            C = np.empty((T + 1, h, n), dtype=dtype)
-            C[0] = 0 if c0 is None else c0
-        else:
-            C = Ring((h, n), dtype, first=c0)
-        tr = Trace(S[:, :h], C, zero_start=h0 is None)
+        tr = Trace(S[:, :h], None, zero_start=h0 is None)
         tr.S = S
-        tr.Z = np.empty((T, 4 * h, n), dtype=dtype) if keep else Ring((4 * h, n), dtype)
-        tr.tanh_c = np.empty((T, h, n), dtype=dtype) if keep else Ring((h, n), dtype)
-        tr.scratch = np.empty((h, n), dtype=dtype)
         tr.gate, negated = gate_functions(self.recurrent_activation)
         rows = internal_rows(h)
         W = np.hstack([p["weight_hh"][rows], p["weight_ih"][rows],
@@ -78,9 +70,49 @@ class LSTMCell(Cell):
         if negated:
             W[: 3 * h] *= -1
         tr.W = W
+        tr.views = None
+        if not keep and negated:
+            self._inference_buffers(tr, n, dtype, c0)
+            return tr
+        if keep:
+            tr.C = np.empty((T + 1, h, n), dtype=dtype)
+            tr.C[0] = 0 if c0 is None else c0
+        else:
+            tr.C = Ring((h, n), dtype, first=c0)
+        tr.Z = np.empty((T, 4 * h, n), dtype=dtype) if keep else Ring((4 * h, n), dtype)
+        tr.tanh_c = np.empty((T, h, n), dtype=dtype) if keep else Ring((h, n), dtype)
+        tr.scratch = np.empty((h, n), dtype=dtype)
         return tr
 
+    def _inference_buffers(self, tr, n, dtype, c0):
+        """Inference with the logistic sigmoid: two step slots of rows
+        ``[u_i, u_f, u_o, g, c]``, where ``u = 1 + exp(-x) = 1 / sigmoid(x)``, and the views
+        each step reads, made once."""
+        h = self.hidden
+        R = np.zeros((2, 5 * h, n), dtype=dtype)
+        if c0 is not None:
+            R[0, 4 * h:] = c0
+        tr.C = Ring.over(R[:, 4 * h:])
+        tmp = np.empty((2 * h, n), dtype=dtype)
+        tc = np.empty((h, n), dtype=dtype)
+        tr.views = [(R[k, : 4 * h], R[k, : 3 * h], R[k, 3 * h: 4 * h], R[k, 3 * h:],
+                     R[k, : 2 * h], R[k, 2 * h: 3 * h], R[1 - k, 4 * h:], tmp, tmp[:h],
+                     tmp[h:], tc) for k in (0, 1)]
+
     def step(self, tr, t):
+        if tr.views is not None:
+            # Inference: the sigmoid gates stay as u = 1 / sigma, and each product with a
+            # gate is a division by its u (i g, f c and o tanh(c)): no reciprocal pass.
+            z, u, g, gc, u_if, u_o, c, tmp, ig, fc, tc = tr.views[t & 1]
+            np.matmul(tr.W, tr.S[t], out=z)
+            np.exp(u, out=u)
+            u += 1
+            np.tanh(g, out=g)
+            np.divide(gc, u_if, out=tmp)  # [i g; f c_{t-1}]
+            np.add(ig, fc, out=c)
+            np.tanh(c, out=tc)
+            np.divide(tc, u_o, out=tr.H[t + 1])
+            return
         h = self.hidden
         z = tr.Z[t]
         np.matmul(tr.W, tr.S[t], out=z)
