@@ -28,7 +28,7 @@ as the recurrent weight gradients.
 
 import numpy as np
 
-from .._activations import DERIVATIVE
+from .._activations import DERIVATIVE, constant
 from .base import BackwardState, Cell, Ring, Trace, gate_functions
 
 __all__ = ["GRUCell", "GRUResetBeforeCell", "make_gru"]
@@ -88,9 +88,10 @@ class _GRUBase(Cell):
         np.subtract(hp, n, out=bs.scratch)
         du *= bs.scratch
         du *= dh
+        one = constant(1, dn.dtype)
         np.multiply(n, n, out=dn)  # dn_pre = dh * (1 - u) * (1 - n^2)
-        np.subtract(1, dn, out=dn)
-        np.subtract(1, u, out=bs.scratch)
+        np.subtract(one, dn, out=dn)
+        np.subtract(one, u, out=bs.scratch)
         dn *= bs.scratch
         dn *= dh
         return du, dn

@@ -26,7 +26,7 @@ Gradients are returned in PyTorch's gate order.
 
 import numpy as np
 
-from .._activations import DERIVATIVE
+from .._activations import DERIVATIVE, constant
 from .base import BackwardState, Cell, Ring, Trace, gate_functions
 
 __all__ = ["LSTMCell"]
@@ -72,6 +72,7 @@ class LSTMCell(Cell):
         tr.W = W
         tr.views = None
         if not keep and negated:
+            W[3 * h:] *= -2  # tanh(x) = 2 / (1 + exp(-2x)) - 1: one exp for all gates
             self._inference_buffers(tr, n, dtype, c0)
             return tr
         if keep:
@@ -93,25 +94,27 @@ class LSTMCell(Cell):
         if c0 is not None:
             R[0, 4 * h:] = c0
         tr.C = Ring.over(R[:, 4 * h:])
+        tr.one, tr.two = constant(1, dtype), constant(2, dtype)
         tmp = np.empty((2 * h, n), dtype=dtype)
-        tc = np.empty((h, n), dtype=dtype)
-        tr.views = [(R[k, : 4 * h], R[k, : 3 * h], R[k, 3 * h: 4 * h], R[k, 3 * h:],
-                     R[k, : 2 * h], R[k, 2 * h: 3 * h], R[1 - k, 4 * h:], tmp, tmp[:h],
-                     tmp[h:], tc) for k in (0, 1)]
+        tr.views = [(R[k, : 4 * h], R[k, 3 * h: 4 * h], R[k, 3 * h:], R[k, : 2 * h],
+                     R[k, 2 * h: 3 * h], R[1 - k, 4 * h:], tmp, tmp[:h], tmp[h:])
+                    for k in (0, 1)]
 
     def step(self, tr, t):
         if tr.views is not None:
             # Inference: the sigmoid gates stay as u = 1 / sigma, and each product with a
             # gate is a division by its u (i g, f c and o tanh(c)): no reciprocal pass.
-            z, u, g, gc, u_if, u_o, c, tmp, ig, fc, tc = tr.views[t & 1]
+            z, g, gc, u_if, u_o, c, tmp, ig, fc = tr.views[t & 1]
             np.matmul(tr.W, tr.S[t], out=z)
-            np.exp(u, out=u)
-            u += 1
-            np.tanh(g, out=g)
+            one = tr.one
+            np.exp(z, out=z)
+            z += one
+            np.divide(tr.two, g, out=g)
+            g -= one
             np.divide(gc, u_if, out=tmp)  # [i g; f c_{t-1}]
             np.add(ig, fc, out=c)
-            np.tanh(c, out=tc)
-            np.divide(tc, u_o, out=tr.H[t + 1])
+            np.tanh(c, out=g)  # g is spent
+            np.divide(g, u_o, out=tr.H[t + 1])
             return
         h = self.hidden
         z = tr.Z[t]
@@ -136,6 +139,7 @@ class LSTMCell(Cell):
         bs.W_hh = p["weight_hh"][rows]
         bs.W_ih = p["weight_ih"][rows]
         bs.dgate = DERIVATIVE[self.recurrent_activation]
+        bs.one = constant(1, dtype)
         bs.dz = np.empty((4 * h, n), dtype=dtype)
         bs.dW = np.zeros((4 * h, tr.S.shape[1]), dtype=dtype)
         bs.tmp = np.empty_like(bs.dW)
@@ -151,15 +155,16 @@ class LSTMCell(Cell):
         bs.dgate(z[: 3 * h], dz[: 3 * h])  # sigma' of i, f, o at once
         do *= tc  # do = dh * tanh(c) * sigma'(o)
         do *= dh
+        one = bs.one
         dct = np.multiply(tc, tc)  # dc_total = dc + dh * o * (1 - tanh(c)^2)
-        np.subtract(1, dct, out=dct)
+        np.subtract(one, dct, out=dct)
         dct *= o
         dct *= dh
         dct += dc
         di *= g
         di *= dct
         np.multiply(g, g, out=dg)
-        np.subtract(1, dg, out=dg)
+        np.subtract(one, dg, out=dg)
         dg *= i
         dg *= dct
         df *= tr.C[t]
