@@ -128,11 +128,33 @@ class GRUCell(_GRUBase):
         # by backward.
         tr.R = (np.empty((T, 3 * h, n), dtype=X.dtype) if keep
                 else Ring((3 * h, n), X.dtype))
+        tr.views = None
+        if not keep and self.recurrent_activation == "sigmoid":
+            # Inference: r and z stay as u = 1 + exp(-x) = 1 / sigma(x), and their
+            # products are divisions by u: no reciprocal pass.
+            tr.one = constant(1, X.dtype)
+            tr.views = [(s, s[: 2 * h], s[2 * h:]) for s in tr.R.slots]
         return tr
 
     def step(self, tr, t):
         h = self.hidden
         z = tr.A[t]
+        if tr.views is not None:
+            rec, rec_rz, rec_n = tr.views[t & 1]
+            np.matmul(tr.Wb, tr.Hb[t], out=rec)
+            rz, n = z[: 2 * h], z[2 * h:]
+            rz += rec_rz
+            np.exp(rz, out=rz)
+            rz += tr.one  # [u_r; u_z]
+            scratch = tr.scratch
+            np.divide(rec_n, z[:h], out=scratch)  # r * (W_hn h + b_hn)
+            n += scratch
+            np.tanh(n, out=n)
+            hnew = tr.H[t + 1]
+            np.subtract(tr.H[t], n, out=hnew)  # h_t = n + z * (h_{t-1} - n)
+            np.divide(hnew, z[h: 2 * h], out=hnew)
+            hnew += n
+            return
         rec = tr.R[t]
         np.matmul(tr.Wb, tr.Hb[t], out=rec)
         z[: 2 * h] += rec[: 2 * h]
