@@ -23,7 +23,9 @@ negates the ``r`` and ``z`` rows, so the sigmoid is one exp of the stored value
 (:func:`~skrnn.cells.base.sigmoid_of_negated`); and the biases ride in the recurrent
 products, which multiply state buffers carrying a last row of ones, so no pass over the
 input projection adds them and backward gets the bias gradients from the same products
-as the recurrent weight gradients.
+as the recurrent weight gradients. At inference (no cache), :class:`GRUCell` keeps ``r`` and
+``z`` as ``u = 1 + exp(-x) = 1 / sigmoid(x)`` and divides by ``u`` where it would multiply
+by the gate: no reciprocal pass.
 """
 
 import numpy as np

@@ -21,6 +21,15 @@ Inside a batch the cell re-lays its weights out three ways, all exact:
   products in one, no separate pass to add them, and in backward one product per step
   for ``dW_hh``, ``dW_ih`` and the bias gradient together.
 
+At inference (no cache) with the logistic sigmoid, a step has fewer NumPy calls and passes:
+
+- the ``g`` rows are also scaled, by -2, so that one exp covers all four gates:
+  ``tanh(x) = 2 / (1 + exp(-2x)) - 1``;
+- the sigmoid gates stay as ``u = 1 + exp(-x) = 1 / sigmoid(x)`` and every product with a
+  gate is a division by its ``u`` (no reciprocal pass);
+- each of two alternating step slots holds ``[u_i, u_f, u_o, g, c]``, so ``i g`` and
+  ``f c_{t-1}`` are one division, and the views a step reads are made once per batch.
+
 Gradients are returned in PyTorch's gate order.
 """
 
