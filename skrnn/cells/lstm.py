@@ -79,6 +79,7 @@ class LSTMCell(Cell):
         if negated:
             W[: 3 * h] *= -1
         tr.W = W
+        tr.W_x = W[:, h:]
         tr.views = None
         if not keep and negated:
             W[3 * h:] *= -2  # tanh(x) = 2 / (1 + exp(-2x)) - 1: one exp for all gates
@@ -114,7 +115,10 @@ class LSTMCell(Cell):
             # Inference: the sigmoid gates stay as u = 1 / sigma, and each product with a
             # gate is a division by its u (i g, f c and o tanh(c)): no reciprocal pass.
             z, g, gc, u_if, u_o, c, tmp, ig, fc = tr.views[t & 1]
-            np.matmul(tr.W, tr.S[t], out=z)
+            if t == 0 and tr.zero_start:  # h_{-1} = 0: only [W_ih, b] [x_0; 1]
+                np.matmul(tr.W_x, tr.S[0, self.hidden:], out=z)
+            else:
+                np.matmul(tr.W, tr.S[t], out=z)
             one = tr.one
             np.exp(z, out=z)
             z += one
@@ -127,7 +131,10 @@ class LSTMCell(Cell):
             return
         h = self.hidden
         z = tr.Z[t]
-        np.matmul(tr.W, tr.S[t], out=z)
+        if t == 0 and tr.zero_start:  # h_{-1} = 0: only [W_ih, b] [x_0; 1]
+            np.matmul(tr.W_x, tr.S[0, h:], out=z)
+        else:
+            np.matmul(tr.W, tr.S[t], out=z)
         tr.gate(z[: 3 * h])
         np.tanh(z[3 * h:], out=z[3 * h:])
         i, f, o, g = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
