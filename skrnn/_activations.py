@@ -14,7 +14,24 @@ compute it from negated pre-activations (:func:`skrnn.cells.base.sigmoid_of_nega
 
 import numpy as np
 
-__all__ = ["FORWARD", "DERIVATIVE", "inplace_sigmoid"]
+__all__ = ["FORWARD", "DERIVATIVE", "inplace_sigmoid", "constant"]
+
+_CONSTANTS = {}
+
+
+def constant(value, dtype):
+    """``value`` as a read-only 0-d array of ``dtype``, made once.
+
+    A ufunc takes a 0-d array of its operands' dtype faster than a Python number, which it
+    converts on every call (about a microsecond): it matters in the per-step loops.
+    """
+    key = (value, dtype)
+    c = _CONSTANTS.get(key)
+    if c is None:
+        c = np.array(value, dtype=dtype)
+        c.flags.writeable = False
+        _CONSTANTS[key] = c
+    return c
 
 
 def inplace_tanh(Z):
@@ -50,7 +67,7 @@ def inplace_hard_sigmoid(Z):
 
 def tanh_derivative(Y, out):
     np.multiply(Y, Y, out=out)
-    np.subtract(1, out, out=out)
+    np.subtract(constant(1, out.dtype), out, out=out)
     return out
 
 
@@ -65,7 +82,7 @@ def identity_derivative(Y, out):
 
 
 def sigmoid_derivative(Y, out):
-    np.subtract(1, Y, out=out)
+    np.subtract(constant(1, out.dtype), Y, out=out)
     out *= Y
     return out
 

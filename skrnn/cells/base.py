@@ -19,7 +19,7 @@ Every buffer is time-major and feature-major: step ``t`` of a buffer is an array
 
 import numpy as np
 
-from .._activations import DERIVATIVE, FORWARD
+from .._activations import DERIVATIVE, FORWARD, constant
 
 __all__ = ["Cell", "Trace", "BackwardState", "Ring", "orthogonal_blocks", "uniform_params",
            "sigmoid_of_negated"]
@@ -67,6 +67,13 @@ class Ring:
         if first is not None:
             self.slots[0] = first
 
+    @classmethod
+    def over(cls, slots):
+        """A ring over an existing ``(2, ...)`` array (e.g. rows of a larger slot)."""
+        ring = cls.__new__(cls)
+        ring.slots = slots
+        return ring
+
     def __getitem__(self, t):
         return self.slots[t & 1]
 
@@ -95,9 +102,10 @@ def sigmoid_of_negated(z):
     For a very negative ``x``, ``exp`` overflows to inf and the result is exactly 0; the core
     runs the forward loop with overflow warnings off for this reason.
     """
+    one = constant(1, z.dtype)
     np.exp(z, out=z)
-    z += 1.0
-    np.divide(1.0, z, out=z)
+    z += one
+    np.divide(one, z, out=z)
 
 
 def gate_functions(recurrent_activation):

@@ -23,12 +23,14 @@ negates the ``r`` and ``z`` rows, so the sigmoid is one exp of the stored value
 (:func:`~skrnn.cells.base.sigmoid_of_negated`); and the biases ride in the recurrent
 products, which multiply state buffers carrying a last row of ones, so no pass over the
 input projection adds them and backward gets the bias gradients from the same products
-as the recurrent weight gradients.
+as the recurrent weight gradients. At inference (no cache), :class:`GRUCell` keeps ``r`` and
+``z`` as ``u = 1 + exp(-x) = 1 / sigmoid(x)`` and divides by ``u`` where it would multiply
+by the gate: no reciprocal pass.
 """
 
 import numpy as np
 
-from .._activations import DERIVATIVE
+from .._activations import DERIVATIVE, constant
 from .base import BackwardState, Cell, Ring, Trace, gate_functions
 
 __all__ = ["GRUCell", "GRUResetBeforeCell", "make_gru"]
@@ -88,9 +90,10 @@ class _GRUBase(Cell):
         np.subtract(hp, n, out=bs.scratch)
         du *= bs.scratch
         du *= dh
+        one = constant(1, dn.dtype)
         np.multiply(n, n, out=dn)  # dn_pre = dh * (1 - u) * (1 - n^2)
-        np.subtract(1, dn, out=dn)
-        np.subtract(1, u, out=bs.scratch)
+        np.subtract(one, dn, out=dn)
+        np.subtract(one, u, out=bs.scratch)
         dn *= bs.scratch
         dn *= dh
         return du, dn
@@ -127,11 +130,33 @@ class GRUCell(_GRUBase):
         # by backward.
         tr.R = (np.empty((T, 3 * h, n), dtype=X.dtype) if keep
                 else Ring((3 * h, n), X.dtype))
+        tr.views = None
+        if not keep and self.recurrent_activation == "sigmoid":
+            # Inference: r and z stay as u = 1 + exp(-x) = 1 / sigma(x), and their
+            # products are divisions by u: no reciprocal pass.
+            tr.one = constant(1, X.dtype)
+            tr.views = [(s, s[: 2 * h], s[2 * h:]) for s in tr.R.slots]
         return tr
 
     def step(self, tr, t):
         h = self.hidden
         z = tr.A[t]
+        if tr.views is not None:
+            rec, rec_rz, rec_n = tr.views[t & 1]
+            np.matmul(tr.Wb, tr.Hb[t], out=rec)
+            rz, n = z[: 2 * h], z[2 * h:]
+            rz += rec_rz
+            np.exp(rz, out=rz)
+            rz += tr.one  # [u_r; u_z]
+            scratch = tr.scratch
+            np.divide(rec_n, z[:h], out=scratch)  # r * (W_hn h + b_hn)
+            n += scratch
+            np.tanh(n, out=n)
+            hnew = tr.H[t + 1]
+            np.subtract(tr.H[t], n, out=hnew)  # h_t = n + z * (h_{t-1} - n)
+            np.divide(hnew, z[h: 2 * h], out=hnew)
+            hnew += n
+            return
         rec = tr.R[t]
         np.matmul(tr.Wb, tr.Hb[t], out=rec)
         z[: 2 * h] += rec[: 2 * h]

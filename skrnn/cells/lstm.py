@@ -21,12 +21,21 @@ Inside a batch the cell re-lays its weights out three ways, all exact:
   products in one, no separate pass to add them, and in backward one product per step
   for ``dW_hh``, ``dW_ih`` and the bias gradient together.
 
+At inference (no cache) with the logistic sigmoid, a step has fewer NumPy calls and passes:
+
+- the ``g`` rows are also scaled, by -2, so that one exp covers all four gates:
+  ``tanh(x) = 2 / (1 + exp(-2x)) - 1``;
+- the sigmoid gates stay as ``u = 1 + exp(-x) = 1 / sigmoid(x)`` and every product with a
+  gate is a division by its ``u`` (no reciprocal pass);
+- each of two alternating step slots holds ``[u_i, u_f, u_o, g, c]``, so ``i g`` and
+  ``f c_{t-1}`` are one division, and the views a step reads are made once per batch.
+
 Gradients are returned in PyTorch's gate order.
 """
 
 import numpy as np
 
-from .._activations import DERIVATIVE
+from .._activations import DERIVATIVE, constant
 from .base import BackwardState, Cell, Ring, Trace, gate_functions
 
 __all__ = ["LSTMCell"]
@@ -61,16 +70,8 @@ class LSTMCell(Cell):
         S[0, :h] = 0 if h0 is None else h0
         S[:T, h: h + d] = X
         S[:T, -1] = 1  # S[T] holds only the final state: its other rows are never read
-        if keep:
-            C = np.empty((T + 1, h, n), dtype=dtype)
-            C[0] = 0 if c0 is None else c0
-        else:
-            C = Ring((h, n), dtype, first=c0)
-        tr = Trace(S[:, :h], C, zero_start=h0 is None)
+        tr = Trace(S[:, :h], None, zero_start=h0 is None)
         tr.S = S
-        tr.Z = np.empty((T, 4 * h, n), dtype=dtype) if keep else Ring((4 * h, n), dtype)
-        tr.tanh_c = np.empty((T, h, n), dtype=dtype) if keep else Ring((h, n), dtype)
-        tr.scratch = np.empty((h, n), dtype=dtype)
         tr.gate, negated = gate_functions(self.recurrent_activation)
         rows = internal_rows(h)
         W = np.hstack([p["weight_hh"][rows], p["weight_ih"][rows],
@@ -78,12 +79,62 @@ class LSTMCell(Cell):
         if negated:
             W[: 3 * h] *= -1
         tr.W = W
+        tr.W_x = W[:, h:]
+        tr.views = None
+        if not keep and negated:
+            W[3 * h:] *= -2  # tanh(x) = 2 / (1 + exp(-2x)) - 1: one exp for all gates
+            self._inference_buffers(tr, n, dtype, c0)
+            return tr
+        if keep:
+            tr.C = np.empty((T + 1, h, n), dtype=dtype)
+            tr.C[0] = 0 if c0 is None else c0
+        else:
+            tr.C = Ring((h, n), dtype, first=c0)
+        tr.Z = np.empty((T, 4 * h, n), dtype=dtype) if keep else Ring((4 * h, n), dtype)
+        tr.tanh_c = np.empty((T, h, n), dtype=dtype) if keep else Ring((h, n), dtype)
+        tr.scratch = np.empty((h, n), dtype=dtype)
         return tr
 
+    def _inference_buffers(self, tr, n, dtype, c0):
+        """Inference with the logistic sigmoid: two step slots of rows
+        ``[u_i, u_f, u_o, g, c]``, where ``u = 1 + exp(-x) = 1 / sigmoid(x)``, and the views
+        each step reads, made once."""
+        h = self.hidden
+        R = np.zeros((2, 5 * h, n), dtype=dtype)
+        if c0 is not None:
+            R[0, 4 * h:] = c0
+        tr.C = Ring.over(R[:, 4 * h:])
+        tr.one, tr.two = constant(1, dtype), constant(2, dtype)
+        tmp = np.empty((2 * h, n), dtype=dtype)
+        tr.views = [(R[k, : 4 * h], R[k, 3 * h: 4 * h], R[k, 3 * h:], R[k, : 2 * h],
+                     R[k, 2 * h: 3 * h], R[1 - k, 4 * h:], tmp, tmp[:h], tmp[h:])
+                    for k in (0, 1)]
+
     def step(self, tr, t):
+        if tr.views is not None:
+            # Inference: the sigmoid gates stay as u = 1 / sigma, and each product with a
+            # gate is a division by its u (i g, f c and o tanh(c)): no reciprocal pass.
+            z, g, gc, u_if, u_o, c, tmp, ig, fc = tr.views[t & 1]
+            if t == 0 and tr.zero_start:  # h_{-1} = 0: only [W_ih, b] [x_0; 1]
+                np.matmul(tr.W_x, tr.S[0, self.hidden:], out=z)
+            else:
+                np.matmul(tr.W, tr.S[t], out=z)
+            one = tr.one
+            np.exp(z, out=z)
+            z += one
+            np.divide(tr.two, g, out=g)
+            g -= one
+            np.divide(gc, u_if, out=tmp)  # [i g; f c_{t-1}]
+            np.add(ig, fc, out=c)
+            np.tanh(c, out=g)  # g is spent
+            np.divide(g, u_o, out=tr.H[t + 1])
+            return
         h = self.hidden
         z = tr.Z[t]
-        np.matmul(tr.W, tr.S[t], out=z)
+        if t == 0 and tr.zero_start:  # h_{-1} = 0: only [W_ih, b] [x_0; 1]
+            np.matmul(tr.W_x, tr.S[0, h:], out=z)
+        else:
+            np.matmul(tr.W, tr.S[t], out=z)
         tr.gate(z[: 3 * h])
         np.tanh(z[3 * h:], out=z[3 * h:])
         i, f, o, g = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
@@ -104,6 +155,7 @@ class LSTMCell(Cell):
         bs.W_hh = p["weight_hh"][rows]
         bs.W_ih = p["weight_ih"][rows]
         bs.dgate = DERIVATIVE[self.recurrent_activation]
+        bs.one = constant(1, dtype)
         bs.dz = np.empty((4 * h, n), dtype=dtype)
         bs.dW = np.zeros((4 * h, tr.S.shape[1]), dtype=dtype)
         bs.tmp = np.empty_like(bs.dW)
@@ -119,15 +171,16 @@ class LSTMCell(Cell):
         bs.dgate(z[: 3 * h], dz[: 3 * h])  # sigma' of i, f, o at once
         do *= tc  # do = dh * tanh(c) * sigma'(o)
         do *= dh
+        one = bs.one
         dct = np.multiply(tc, tc)  # dc_total = dc + dh * o * (1 - tanh(c)^2)
-        np.subtract(1, dct, out=dct)
+        np.subtract(one, dct, out=dct)
         dct *= o
         dct *= dh
         dct += dc
         di *= g
         di *= dct
         np.multiply(g, g, out=dg)
-        np.subtract(1, dg, out=dg)
+        np.subtract(one, dg, out=dg)
         dg *= i
         dg *= dct
         df *= tr.C[t]
