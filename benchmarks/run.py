@@ -49,8 +49,9 @@ CONFIGS = {"A": (32, 50, 8, 64), "B": (64, 100, 16, 128), "C": (128, 30, 32, 256
            "D": (256, 20, 8, 32)}
 CELLS = ("rnn", "lstm", "gru")
 N_CLASSES = 10
+# skrnn time / PyTorch time at or under which a row is "met": parity everywhere.
 TARGETS = {"train": 1.0, ("infer", "rnn"): 1.0, ("infer", "gru"): 1.0,
-           ("infer", "lstm"): 1.3}
+           ("infer", "lstm"): 1.0}
 
 
 def _stats(values):
