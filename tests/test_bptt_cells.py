@@ -13,6 +13,7 @@ import inspect
 import numpy as np
 import pytest
 import scipy.stats
+from finite_differences import max_rel_error, numeric_grads
 
 import skrnn._bptt
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
@@ -30,29 +31,6 @@ CELL_OPTIONS = [
 
 
 # ------------------------------------------------------------------------ helpers
-def _numeric_grads(f, arrays, eps=1e-6):
-    """Central differences of the scalar ``f()`` w.r.t. every entry of every array."""
-    num = {}
-    for name, p in arrays.items():
-        g = np.empty_like(p)
-        flat, gf = p.reshape(-1), g.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            up = f()
-            flat[i] = old - eps
-            down = f()
-            flat[i] = old
-            gf[i] = (up - down) / (2 * eps)
-        num[name] = g
-    return num
-
-
-def _max_rel_error(analytic, numeric):
-    return max(float(np.max(np.abs(analytic[k] - numeric[k]) / (np.abs(numeric[k]) + 1.0)))
-               for k in numeric)
-
-
 def _problem(rng, cfg, lengths=(5, 3, 1, 4)):
     params = init_params(cfg, rng)
     for name in params:  # generic weights, not the init's special values
@@ -166,11 +144,11 @@ def test_outside_cell_passes_the_finite_difference_check(rng, bidirectional):
     res = forward(cfg, params, X, lengths, h0=h0)
     grads, dX, d_h0, _ = backward(cfg, params, res.cache, d_outputs=G_out, d_final=G_fin,
                                   need_input_grad=True, need_state_grad=True)
-    assert _max_rel_error(grads, _numeric_grads(objective, params)) < 1e-6
-    num_x = _numeric_grads(objective, {"X": X})["X"]
+    assert max_rel_error(grads, numeric_grads(objective, params)) < 1e-6
+    num_x = numeric_grads(objective, {"X": X})["X"]
     real = np.arange(X.shape[0])[:, None] < lengths[None, :]
     np.testing.assert_allclose(dX[real], num_x[real], atol=1e-6)
-    num_h0 = _numeric_grads(objective, dict(enumerate(h0)))
+    num_h0 = numeric_grads(objective, dict(enumerate(h0)))
     for i in range(len(h0)):
         np.testing.assert_allclose(d_h0[i], num_h0[i], atol=1e-6)
 
@@ -260,13 +238,13 @@ def test_initial_state_gradients_match_finite_differences(rng, options, bidirect
     grads, d_h0, d_c0 = backward(cfg, params, res.cache, d_outputs=G_out, d_final=G_fin,
                                  need_state_grad=True)
     # The weights' gradients too: with a nonzero h0, step 0 adds to dW_hh.
-    assert _max_rel_error(grads, _numeric_grads(objective, params)) < 1e-6
-    num = _numeric_grads(objective, dict(enumerate(h0)))
+    assert max_rel_error(grads, numeric_grads(objective, params)) < 1e-6
+    num = numeric_grads(objective, dict(enumerate(h0)))
     for i in range(len(h0)):
         assert d_h0[i].shape == h0[i].shape
         np.testing.assert_allclose(d_h0[i], num[i], atol=1e-6)
     if lstm:
-        num = _numeric_grads(objective, dict(enumerate(c0)))
+        num = numeric_grads(objective, dict(enumerate(c0)))
         for i in range(len(c0)):
             np.testing.assert_allclose(d_c0[i], num[i], atol=1e-6)
     else:
@@ -300,7 +278,7 @@ def test_final_state_gradients_of_every_layer(rng):
 
     res = forward(cfg, params, X, lengths)
     grads = backward(cfg, params, res.cache, d_h_n=G_h, d_c_n=G_c)
-    assert _max_rel_error(grads, _numeric_grads(objective, params)) < 1e-6
+    assert max_rel_error(grads, numeric_grads(objective, params)) < 1e-6
 
 
 def test_initial_states_are_validated(rng):

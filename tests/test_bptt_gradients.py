@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from finite_differences import max_rel_error, numeric_grads
 
 from skrnn._bptt import (
     RecurrentConfig,
@@ -46,31 +47,6 @@ def _objective(cfg, params, X, lengths, G_out, G_fin, masks=None):
     return float(np.sum(res.outputs * G_out) + np.sum(res.final_states * G_fin))
 
 
-def _numeric_grads(f, params, eps=1e-6):
-    num = {}
-    for name, p in params.items():
-        g = np.empty_like(p)
-        flat, gf = p.reshape(-1), g.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            up = f()
-            flat[i] = old - eps
-            down = f()
-            flat[i] = old
-            gf[i] = (up - down) / (2 * eps)
-        num[name] = g
-    return num
-
-
-def _max_rel_error(analytic, numeric):
-    worst = 0.0
-    for name in numeric:
-        a, b = analytic[name], numeric[name]
-        worst = max(worst, float(np.max(np.abs(a - b) / (np.abs(b) + 1.0))))
-    return worst
-
-
 @pytest.mark.parametrize("options", CELL_OPTIONS)
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 def test_gradients_match_finite_differences(rng, options, bidirectional):
@@ -80,11 +56,11 @@ def test_gradients_match_finite_differences(rng, options, bidirectional):
     res = forward(cfg, params, X, lengths)
     grads, dX = backward(cfg, params, res.cache, d_outputs=G_out, d_final=G_fin,
                          need_input_grad=True)
-    numeric = _numeric_grads(lambda: _objective(cfg, params, X, lengths, G_out, G_fin),
+    numeric = numeric_grads(lambda: _objective(cfg, params, X, lengths, G_out, G_fin),
                              params)
-    assert _max_rel_error(grads, numeric) < 1e-6
+    assert max_rel_error(grads, numeric) < 1e-6
     # The input gradient too (the first layer's dX), at real steps.
-    numeric_x = _numeric_grads(lambda: _objective(cfg, params, X, lengths, G_out, G_fin),
+    numeric_x = numeric_grads(lambda: _objective(cfg, params, X, lengths, G_out, G_fin),
                                {"X": X})["X"]
     real = np.arange(X.shape[0])[:, None] < lengths[None, :]
     np.testing.assert_allclose(dX[real], numeric_x[real], atol=1e-6)
@@ -99,9 +75,9 @@ def test_dropout_gradients_with_fixed_mask(rng, options):
     assert 0.2 < np.mean(masks[0] == 0) < 0.6
     res = forward(cfg, params, X, lengths, dropout_masks=masks)
     grads = backward(cfg, params, res.cache, d_outputs=G_out, d_final=G_fin)
-    numeric = _numeric_grads(
+    numeric = numeric_grads(
         lambda: _objective(cfg, params, X, lengths, G_out, G_fin, masks), params)
-    assert _max_rel_error(grads, numeric) < 1e-6
+    assert max_rel_error(grads, numeric) < 1e-6
 
 
 # --------------------------------------------------------------------- truncated BPTT
@@ -155,8 +131,8 @@ def test_truncated_bptt_matches_truncated_objective(rng, cell, k):
             _ref_truncated_objective(cell, params, p0, X[: L, b], G_out[: L, b], G_fin[b], k)
             for b, L in enumerate(lengths))
 
-    numeric = _numeric_grads(truncated, params)
-    assert _max_rel_error(grads, numeric) < 1e-6
+    numeric = numeric_grads(truncated, params)
+    assert max_rel_error(grads, numeric) < 1e-6
     # With a window longer than every sequence, truncation changes nothing.
     full = backward(cfg, params, res.cache, d_outputs=G_out, d_final=G_fin)
     long = backward(cfg, params, res.cache, d_outputs=G_out, d_final=G_fin,
@@ -250,9 +226,9 @@ def test_clockwork_gradients_match_finite_differences(rng, bidirectional, activa
         rng, options, hidden=(6, 3), bidirectional=bidirectional, lengths=(7, 3, 5, 1))
     res = forward(cfg, params, X, lengths)
     grads = backward(cfg, params, res.cache, d_outputs=G_out, d_final=G_fin)
-    numeric = _numeric_grads(lambda: _objective(cfg, params, X, lengths, G_out, G_fin),
+    numeric = numeric_grads(lambda: _objective(cfg, params, X, lengths, G_out, G_fin),
                              params)
-    assert _max_rel_error(grads, numeric) < 1e-6
+    assert max_rel_error(grads, numeric) < 1e-6
     for k in range(2):  # no gradient on the structural zeros
         mask = cfg.recurrent_mask(k)
         for s in cfg.suffixes():

@@ -3,6 +3,7 @@ batch layout would, checked against finite differences."""
 
 import numpy as np
 import pytest
+from finite_differences import assert_gradients_match_finite_differences
 
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
 from skrnn._heads import FinalStateHead, StepHead
@@ -49,20 +50,3 @@ def test_head_gradients_match_finite_differences(rng, head):
     assert_gradients_match_finite_differences(objective, all_params, grads)
 
 
-def assert_gradients_match_finite_differences(objective, params, grads, eps=1e-6, abs=1e-6):
-    """Central differences of ``objective()`` against ``grads``, entry by entry.
-
-    ``params`` maps names to float64 arrays that ``objective`` reads (each is perturbed in
-    place and restored); ``grads`` maps the same names to the analytic gradients. Shared
-    with tests/test_step_regressor.py.
-    """
-    for name, p in params.items():
-        flat, g = p.reshape(-1), grads[name].reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            up = objective()
-            flat[i] = old - eps
-            down = objective()
-            flat[i] = old
-            assert g[i] == pytest.approx((up - down) / (2 * eps), abs=abs), (name, i)

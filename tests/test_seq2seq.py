@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from finite_differences import numeric_grads
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -57,23 +58,6 @@ def _batch_problem(rng, H=3, m=2, d=3, lengths=(5, 3, 1, 4, 2, 5), **options):
     targets = y.reshape(len(X), H * m)
     sw = rng.uniform(0.5, 2.0, len(X))
     return est, batch, targets, sw
-
-
-def _numeric_grads(f, arrays, eps=1e-6):
-    num = {}
-    for name, p in arrays.items():
-        g = np.empty_like(p)
-        flat, gf = p.reshape(-1), g.reshape(-1)
-        for i in range(flat.size):
-            old = flat[i]
-            flat[i] = old + eps
-            up = f()
-            flat[i] = old - eps
-            down = f()
-            flat[i] = old
-            gf[i] = (up - down) / (2 * eps)
-        num[name] = g
-    return num
 
 
 # ------------------------------------------------------------------------ shapes
@@ -135,7 +119,7 @@ def test_gradients_match_finite_differences(rng, options, arch):
     loss, grads, wsum = est._loss_grad(weights, batch.X, batch.lengths, targets, sw)
     assert wsum == pytest.approx(sw.sum())
     assert list(grads) == list(weights)
-    num = _numeric_grads(objective, weights)
+    num = numeric_grads(objective, weights)
     for k in weights:
         np.testing.assert_allclose(grads[k], num[k], atol=1e-7, rtol=1e-5, err_msg=k)
 

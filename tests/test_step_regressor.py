@@ -6,11 +6,11 @@ import warnings
 
 import numpy as np
 import pytest
+from finite_differences import assert_gradients_match_finite_differences
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
-from test_heads import assert_gradients_match_finite_differences
 
 from skrnn import GRUStepRegressor
 from skrnn._losses import trivial_loss
