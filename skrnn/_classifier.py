@@ -208,7 +208,7 @@ class RNNClassifier(ClassifierMixin, BaseRecurrentNetwork):
         recurrent_activation="sigmoid",
         reset_after=True,
         bidirectional=False,
-        init="orthogonal",
+        init="auto",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",

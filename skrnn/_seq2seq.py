@@ -161,7 +161,7 @@ class Seq2SeqRegressor(RegressorMixin, BaseRecurrentNetwork):
         recurrent_activation="sigmoid",
         reset_after=True,
         bidirectional=False,
-        init="orthogonal",
+        init="auto",
         teacher_forcing_ratio=1.0,
         solver="adam",
         alpha=0.0001,
@@ -250,7 +250,7 @@ class Seq2SeqRegressor(RegressorMixin, BaseRecurrentNetwork):
         super()._initialize(config, n_outputs, dtype)  # encoder and head
         # The head reads the decoder's top layer, as wide as the encoder's output.
         head = {k: self.weights_.pop(k) for k in ("output.weight", "output.bias")}
-        dec = init_params(self._decoder_config, self._rngs["init"], dtype, init=self.init)
+        dec = init_params(self._decoder_config, self._rngs["init"], dtype, init=self._init_scheme())
         self.weights_.update({DECODER_PREFIX + k: v for k, v in dec.items()})
         self.weights_.update(head)
 

@@ -118,7 +118,7 @@ class GRUStepRegressor(RegressorMixin, PerStepMixin, BaseRecurrentNetwork):
         recurrent_activation="sigmoid",
         reset_after=True,
         bidirectional=False,
-        init="orthogonal",
+        init="auto",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",

@@ -11,7 +11,15 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
-from skrnn import GRUTagger, LSTMRegressor, RNNClassifier, _optimizers, _training
+from skrnn import (
+    GRUStepRegressor,
+    GRUTagger,
+    LSTMRegressor,
+    RNNClassifier,
+    Seq2SeqRegressor,
+    _optimizers,
+    _training,
+)
 from skrnn._optimizers import BaseOptimizer
 
 
@@ -304,8 +312,25 @@ def test_uniform_init_is_pytorchs_default(rng):
     assert np.abs(w["output.bias"]).max() <= bound and np.any(w["output.bias"] != 0)
 
 
+def test_auto_init_is_uniform_for_an_lstm_regressor_only(rng):
+    # "auto" is the measured better start: uniform for an LSTM regressor, orthogonal else.
+    def same(a, b):
+        return all(np.array_equal(a[k], b[k]) for k in a)
+
+    kw = dict(hidden_layer_sizes=(6,), random_state=0)
+    auto = _initial_weights(rng, **kw)
+    assert same(auto, _initial_weights(rng, init="uniform", **kw))
+    assert not same(auto, _initial_weights(rng, init="orthogonal", **kw))
+    gru = _initial_weights(rng, cell="gru", **kw)
+    assert same(gru, _initial_weights(rng, cell="gru", init="orthogonal", **kw))
+    assert RNNClassifier(cell="lstm")._init_scheme() == "orthogonal"
+    assert GRUTagger(cell="lstm")._init_scheme() == "orthogonal"
+    assert GRUStepRegressor(cell="lstm")._init_scheme() == "uniform"
+    assert Seq2SeqRegressor()._init_scheme() == "uniform"
+
+
 def test_orthogonal_init_has_orthogonal_recurrent_blocks(rng):
-    w = _initial_weights(rng, hidden_layer_sizes=(6,), random_state=0)
+    w = _initial_weights(rng, hidden_layer_sizes=(6,), init="orthogonal", random_state=0)
     for block in np.split(w["weight_hh_l0"], 4):
         assert_allclose(block.T @ block, np.eye(6), atol=1e-12)
     assert_array_equal(w["bias_ih_l0"][6:12], 1.0)  # forget gate
