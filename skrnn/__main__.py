@@ -1,7 +1,7 @@
 """``python -m skrnn``: train every estimator on bundled or generated data, print a table.
 
-Each demo fits on a training split and scores on held-out data; the whole run takes well
-under a minute on two cores.
+Each demo fits on a training split and scores on held-out data, with one BLAS thread; the
+whole run takes well under a minute on two cores.
 """
 
 import time
@@ -120,9 +120,14 @@ DEMOS = [demo_classifier, demo_regressor, demo_seq2seq, demo_tagger, demo_step_r
 
 
 def main():
-    rows = []
-    for demo in DEMOS:
-        rows.append(demo())
+    # One BLAS thread: these networks' per-step products are small, and a multithreaded
+    # BLAS synchronises its threads at every step, which costs far more than it gains
+    # (many times more on a busy machine; benchmarks/blas_threads.py measures it).
+    # threadpoolctl comes with scikit-learn.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        rows = [demo() for demo in DEMOS]
     header = ("estimator", "data", "metric", "test score", "fit seconds")
     table = [header] + [(e, d, m, f"{s:.4g}", f"{t:.1f}") for e, d, m, s, t in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
