@@ -260,10 +260,15 @@ def _run_direction(cell, p, Xf, inactive, h0, c0, keep):
     """
     tr = cell.start_forward(p, Xf, h0, c0, keep)
     step, H, C = cell.step, tr.H, tr.C
+    T = Xf.shape[0]
+    unmasked = 0  # the leading steps where every sequence is still running
+    while unmasked < T and inactive[unmasked] is None:
+        unmasked += 1
     # A sigmoid computed as 1 / (1 + exp(-x)) overflows exp to inf for a very negative x
     # and is then exactly 0: not an error.
     with np.errstate(over="ignore"):
-        for t in range(Xf.shape[0]):
+        cell.run(tr, 0, unmasked)
+        for t in range(unmasked, T):
             step(tr, t)
             inact = inactive[t]
             if inact is not None:  # ended sequences keep their state

@@ -9,9 +9,10 @@ dropout; it never asks which cell it runs. A cell owns everything else:
 - any internal re-layout of its weights for speed, done once per batch in
   :meth:`Cell.start_forward` and :meth:`Cell.start_backward`;
 - its step buffers, kept in a :class:`Trace` (forward) and a :class:`BackwardState`;
-- one forward step (:meth:`Cell.step`), one backward step (:meth:`Cell.backward_step`), the
-  accumulation of the step's weight gradients (:meth:`Cell.accumulate`) and the step's
-  input gradient (:meth:`Cell.input_grad`).
+- one forward step (:meth:`Cell.step`; :meth:`Cell.run` for a stretch of them), one
+  backward step (:meth:`Cell.backward_step`), the accumulation of the step's weight
+  gradients (:meth:`Cell.accumulate`) and the step's input gradient
+  (:meth:`Cell.input_grad`).
 
 Every buffer is time-major and feature-major: step ``t`` of a buffer is an array of shape
 ``(features, n_sequences)``, so each gate is one contiguous block of rows.
@@ -228,6 +229,16 @@ class Cell:
         """Step ``t``: read ``tr.H[t]`` (and ``tr.C[t]``), write ``tr.H[t + 1]``
         (and ``tr.C[t + 1]``)."""
         raise NotImplementedError
+
+    def run(self, tr, start, stop):
+        """Steps ``start`` to ``stop - 1`` in order, where no sequence ends in between
+        (the core masks ended sequences only between calls).
+
+        The default calls :meth:`step`; a cell may override it to bind what its steps
+        read once per stretch of steps rather than once per step.
+        """
+        for t in range(start, stop):
+            self.step(tr, t)
 
     # ------------------------------------------------------------------ backward
     def start_backward(self, p, tr):

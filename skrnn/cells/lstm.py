@@ -40,6 +40,10 @@ from .base import BackwardState, Cell, Ring, Trace, gate_functions
 
 __all__ = ["LSTMCell"]
 
+#: Values per step (hidden x n_sequences) from which inference computes ``tanh(c)``
+#: through exp (see :meth:`LSTMCell._inference_buffers`).
+TANH_BY_EXP_MIN_VALUES = 4096
+
 
 def internal_rows(hidden):
     """Row order of the gates inside the cell, ``W[internal_rows(h)]``: i, f, o, g."""
@@ -73,16 +77,13 @@ class LSTMCell(Cell):
         tr = Trace(S[:, :h], None, zero_start=h0 is None)
         tr.S = S
         tr.gate, negated = gate_functions(self.recurrent_activation)
-        rows = internal_rows(h)
-        W = np.hstack([p["weight_hh"][rows], p["weight_ih"][rows],
-                       (p["bias_ih"] + p["bias_hh"])[rows, None]])
-        if negated:
-            W[: 3 * h] *= -1
-        tr.W = W
-        tr.W_x = W[:, h:]
+        inference = not keep and negated
+        # The g rows times -2 at inference: tanh(x) = 2 / (1 + exp(-2x)) - 1, one exp for
+        # all four gates.
+        tr.W = self._stacked_weights(p, dtype, -1 if negated else 1, -2 if inference else 1)
+        tr.W_x = tr.W[:, h:]
         tr.views = None
-        if not keep and negated:
-            W[3 * h:] *= -2  # tanh(x) = 2 / (1 + exp(-2x)) - 1: one exp for all gates
+        if inference:
             self._inference_buffers(tr, n, dtype, c0)
             return tr
         if keep:
@@ -95,6 +96,22 @@ class LSTMCell(Cell):
         tr.scratch = np.empty((h, n), dtype=dtype)
         return tr
 
+    def _stacked_weights(self, p, dtype, gate_sign, g_scale):
+        """``[W_hh, W_ih, b_ih + b_hh]`` with rows in the order i, f, o, g, the sigmoid
+        gates' rows times ``gate_sign`` and the ``g`` rows times ``g_scale``: an array of
+        shape (4 * hidden, hidden + input_size + 1)."""
+        h, d = self.hidden, self.input_size
+        W = np.empty((4 * h, h + d + 1), dtype=dtype)
+        W[:, :h] = p["weight_hh"]
+        W[:, h: h + d] = p["weight_ih"]
+        np.add(p["bias_ih"], p["bias_hh"], out=W[:, -1], casting="same_kind")
+        blocks = W.reshape(4, h, h + d + 1)
+        blocks[2:] = blocks[[3, 2]]  # PyTorch's i, f, g, o to i, f, o, g
+        if gate_sign != 1 or g_scale != 1:
+            scale = np.array([gate_sign, gate_sign, gate_sign, g_scale], dtype=dtype)
+            blocks *= scale[:, None, None]
+        return W
+
     def _inference_buffers(self, tr, n, dtype, c0):
         """Inference with the logistic sigmoid: two step slots of rows
         ``[u_i, u_f, u_o, g, c]``, where ``u = 1 + exp(-x) = 1 / sigmoid(x)``, and the views
@@ -104,7 +121,13 @@ class LSTMCell(Cell):
         if c0 is not None:
             R[0, 4 * h:] = c0
         tr.C = Ring.over(R[:, 4 * h:])
-        tr.one, tr.two = constant(1, dtype), constant(2, dtype)
+        tr.one, tr.two, tr.minus_two = (constant(1, dtype), constant(2, dtype),
+                                        constant(-2, dtype))
+        # tanh(c) as 2 / (1 + exp(-2c)) - 1 takes four more passes than np.tanh but one
+        # exp, which costs NumPy (float32 and float64, without AVX-512) a third to a half of
+        # its tanh: a win once a step holds enough values to outweigh the extra calls.
+        # An exp that overflows gives -1 exactly.
+        tr.tanh_by_exp = h * n >= TANH_BY_EXP_MIN_VALUES
         tmp = np.empty((2 * h, n), dtype=dtype)
         tr.views = [(R[k, : 4 * h], R[k, 3 * h: 4 * h], R[k, 3 * h:], R[k, : 2 * h],
                      R[k, 2 * h: 3 * h], R[1 - k, 4 * h:], tmp, tmp[:h], tmp[h:])
@@ -112,22 +135,7 @@ class LSTMCell(Cell):
 
     def step(self, tr, t):
         if tr.views is not None:
-            # Inference: the sigmoid gates stay as u = 1 / sigma, and each product with a
-            # gate is a division by its u (i g, f c and o tanh(c)): no reciprocal pass.
-            z, g, gc, u_if, u_o, c, tmp, ig, fc = tr.views[t & 1]
-            if t == 0 and tr.zero_start:  # h_{-1} = 0: only [W_ih, b] [x_0; 1]
-                np.matmul(tr.W_x, tr.S[0, self.hidden:], out=z)
-            else:
-                np.matmul(tr.W, tr.S[t], out=z)
-            one = tr.one
-            np.exp(z, out=z)
-            z += one
-            np.divide(tr.two, g, out=g)
-            g -= one
-            np.divide(gc, u_if, out=tmp)  # [i g; f c_{t-1}]
-            np.add(ig, fc, out=c)
-            np.tanh(c, out=g)  # g is spent
-            np.divide(g, u_o, out=tr.H[t + 1])
+            self.run(tr, t, t + 1)
             return
         h = self.hidden
         z = tr.Z[t]
@@ -145,6 +153,38 @@ class LSTMCell(Cell):
         tc = tr.tanh_c[t]
         np.tanh(c, out=tc)
         np.multiply(o, tc, out=tr.H[t + 1])
+
+    def run(self, tr, start, stop):
+        if tr.views is None:
+            return super().run(tr, start, stop)
+        # Inference: the sigmoid gates stay as u = 1 / sigma, and each product with a gate
+        # is a division by its u (i g, f c and o tanh(c)): no reciprocal pass. Everything a
+        # step reads is bound to a local name once per stretch of steps.
+        h = self.hidden
+        matmul, exp, divide, add, tanh = np.matmul, np.exp, np.divide, np.add, np.tanh
+        W, W_x, S, H, views = tr.W, tr.W_x, tr.S, tr.H, tr.views
+        one, two, minus_two, tanh_by_exp = tr.one, tr.two, tr.minus_two, tr.tanh_by_exp
+        for t in range(start, stop):
+            z, g, gc, u_if, u_o, c, tmp, ig, fc = views[t & 1]
+            if t == 0 and tr.zero_start:  # h_{-1} = 0: only [W_ih, b] [x_0; 1]
+                matmul(W_x, S[0, h:], out=z)
+            else:
+                matmul(W, S[t], out=z)
+            exp(z, out=z)
+            z += one
+            divide(two, g, out=g)
+            g -= one
+            divide(gc, u_if, out=tmp)  # [i g; f c_{t-1}]
+            add(ig, fc, out=c)
+            if tanh_by_exp:  # g is spent: tanh(c) in its place
+                np.multiply(c, minus_two, out=g)
+                exp(g, out=g)
+                g += one
+                divide(two, g, out=g)
+                g -= one
+            else:
+                tanh(c, out=g)
+            divide(g, u_o, out=H[t + 1])
 
     def start_backward(self, p, tr):
         h = self.hidden
