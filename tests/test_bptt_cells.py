@@ -217,35 +217,43 @@ def test_uniform_init_keeps_the_clockwork_structure(rng):
     assert np.all(np.abs(p["weight_ih_l0"]) <= 1 / np.sqrt(8))
 
 
-# ------------------------------------------------------------ the LSTM's inference path
+# ---------------------------------------------------- the gated cells' inference paths
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("tanh_by_exp", [False, True], ids=["np-tanh", "tanh-by-exp"])
-def test_lstm_inference_equals_the_training_forward(rng, monkeypatch, dtype, tanh_by_exp):
-    # Inference (keep_cache=False) has its own step: gates kept as 1 / sigma, tanh(c)
-    # through np.tanh or, on large steps, through exp. Both must equal the training
-    # forward, also where the cell state saturates so that exp overflows.
-    import skrnn.cells.lstm
+@pytest.mark.parametrize("options", [dict(cell="lstm"), dict(cell="gru", reset_after=True)],
+                         ids=["lstm", "gru"])
+def test_inference_equals_the_training_forward(rng, monkeypatch, options, dtype, tanh_by_exp):
+    # Inference (keep_cache=False) has its own steps: sigmoid gates kept as 1 / sigma, and
+    # a tanh through np.tanh or, on large steps, through exp. Both routes must equal the
+    # training forward, also where the tanh saturates so that exp overflows.
+    import skrnn.cells.base
 
-    monkeypatch.setattr(skrnn.cells.lstm, "TANH_BY_EXP_MIN_VALUES", 0 if tanh_by_exp else 10**9)
-    cfg = RecurrentConfig("lstm", 3, (6, 5))
+    threshold = 0 if tanh_by_exp else 10**9
+    monkeypatch.setattr(skrnn.cells.base, "TANH_BY_EXP_MIN_VALUES", threshold)
+    cfg = RecurrentConfig(input_size=3, hidden_sizes=(6, 5), **options)
+    lstm = cfg.cell_of(0).has_cell_state
     lengths = np.array([7, 3, 1, 7, 5])
     params, X, lengths, _, _ = _problem(rng, cfg, lengths)
-    X[:, 0] *= 40  # saturates the first sequence's gates
-    # Layer 0 keeps a huge cell state in its first units (forget gate near 1): exp(-2c)
-    # overflows there in both dtypes.
-    params["bias_hh_l0"][6:8] += 40
+    # Saturates the first sequence's gates and the GRU's candidate state (|a| > 355:
+    # exp(-2a) overflows in float64 too).
+    X[:, 0] *= 40 if lstm else 400
+    if lstm:  # layer 0 keeps a huge cell state in two units (forget gate near 1)
+        params["bias_hh_l0"][6:8] += 40
     params = {k: v.astype(dtype) for k, v in params.items()}
     X = X.astype(dtype)
     h0 = [s.astype(dtype) for s in _states(rng, cfg, len(lengths))]
-    c0 = [s.astype(dtype) for s in _states(rng, cfg, len(lengths))]
-    c0[0][:, :2] = [-1000, 1000]
+    c0 = None
+    if lstm:
+        c0 = [s.astype(dtype) for s in _states(rng, cfg, len(lengths))]
+        c0[0][:, :2] = [-1000, 1000]
     with np.errstate(over="raise"):  # the core itself must not let an overflow out
         fast = forward(cfg, params, X, lengths, h0=h0, c0=c0, keep_cache=False)
     ref = forward(cfg, params, X, lengths, h0=h0, c0=c0)
-    assert np.all(ref.c_n[0][:, 0] < -400)  # the exp route really overflowed
+    if lstm:  # exp(-2c) overflowed there in both dtypes
+        assert np.all(ref.c_n[0][:, 0] < -400)
     tol = 1e-6 if dtype == np.float32 else 1e-14
     np.testing.assert_allclose(fast.outputs, ref.outputs, rtol=0, atol=tol)
-    for a, b in zip(fast.h_n + fast.c_n, ref.h_n + ref.c_n):
+    for a, b in zip(fast.h_n + (fast.c_n or []), ref.h_n + (ref.c_n or [])):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 

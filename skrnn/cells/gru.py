@@ -31,7 +31,7 @@ by the gate: no reciprocal pass.
 import numpy as np
 
 from .._activations import DERIVATIVE, constant
-from .base import BackwardState, Cell, Ring, Trace, gate_functions
+from .base import BackwardState, Cell, Ring, Trace, gate_functions, tanh_by_exp_pays
 
 __all__ = ["GRUCell", "GRUResetBeforeCell", "make_gru"]
 
@@ -39,9 +39,9 @@ __all__ = ["GRUCell", "GRUResetBeforeCell", "make_gru"]
 class _GRUBase(Cell):
     n_gates = 3
 
-    def _prepare(self, p, X, h0, keep):
+    def _prepare(self, p, X, h0, keep, n_scale=1):
         """Buffers shared by both forms; returns the trace and the (possibly negated)
-        ``W_ih``, ``W_hh`` and ``[b_ih + b_hh]``."""
+        ``b_ih``, ``W_hh`` and ``b_hh``, with the ``n`` rows times ``n_scale``."""
         T, _, n = X.shape
         h = self.hidden
         dtype = X.dtype
@@ -53,9 +53,9 @@ class _GRUBase(Cell):
         tr.gate, negated = gate_functions(self.recurrent_activation)
         W_ih, W_hh = p["weight_ih"], p["weight_hh"]
         b_ih, b_hh = p["bias_ih"], p["bias_hh"]
-        if negated:  # r and z rows times -1 (see the module docstring)
-            scale = np.ones(3 * h, dtype=dtype)
-            scale[: 2 * h] = -1
+        if negated or n_scale != 1:  # r and z rows times -1 (see the module docstring)
+            scale = np.full(3 * h, n_scale, dtype=dtype)
+            scale[: 2 * h] = -1 if negated else 1
             W_ih, W_hh = W_ih * scale[:, None], W_hh * scale[:, None]
             b_ih, b_hh = b_ih * scale, b_hh * scale
         # The input projection of every step at once; steps overwrite it with their gates.
@@ -120,7 +120,11 @@ class GRUCell(_GRUBase):
 
     def start_forward(self, p, X, h0, c0, keep):
         h = self.hidden
-        tr, b_ih, W_hh, b_hh = self._prepare(p, X, h0, keep)
+        inference = not keep and self.recurrent_activation == "sigmoid"
+        # At inference on large steps, tanh(a) = 2 / (1 + exp(-2a)) - 1: the n rows of
+        # every weight and bias times -2 give -2a directly.
+        tanh_by_exp = inference and tanh_by_exp_pays(h, X.shape[2])
+        tr, b_ih, W_hh, b_hh = self._prepare(p, X, h0, keep, -2 if tanh_by_exp else 1)
         c = b_hh.copy()
         c[: 2 * h] += b_ih[: 2 * h]
         tr.Wb = np.hstack([W_hh, c[:, None]])
@@ -131,10 +135,11 @@ class GRUCell(_GRUBase):
         tr.R = (np.empty((T, 3 * h, n), dtype=X.dtype) if keep
                 else Ring((3 * h, n), X.dtype))
         tr.views = None
-        if not keep and self.recurrent_activation == "sigmoid":
-            # Inference: r and z stay as u = 1 + exp(-x) = 1 / sigma(x), and their
-            # products are divisions by u: no reciprocal pass.
-            tr.one = constant(1, X.dtype)
+        if inference:
+            # r and z stay as u = 1 + exp(-x) = 1 / sigma(x), and their products are
+            # divisions by u: no reciprocal pass.
+            tr.one, tr.two = constant(1, X.dtype), constant(2, X.dtype)
+            tr.tanh_by_exp = tanh_by_exp
             tr.views = [(s, s[: 2 * h], s[2 * h:]) for s in tr.R.slots]
         return tr
 
@@ -151,7 +156,13 @@ class GRUCell(_GRUBase):
             scratch = tr.scratch
             np.divide(rec_n, z[:h], out=scratch)  # r * (W_hn h + b_hn)
             n += scratch
-            np.tanh(n, out=n)
+            if tr.tanh_by_exp:  # n holds -2a
+                np.exp(n, out=n)
+                n += tr.one
+                np.divide(tr.two, n, out=n)
+                n -= tr.one
+            else:
+                np.tanh(n, out=n)
             hnew = tr.H[t + 1]
             np.subtract(tr.H[t], n, out=hnew)  # h_t = n + z * (h_{t-1} - n)
             np.divide(hnew, z[h: 2 * h], out=hnew)

@@ -36,13 +36,9 @@ Gradients are returned in PyTorch's gate order.
 import numpy as np
 
 from .._activations import DERIVATIVE, constant
-from .base import BackwardState, Cell, Ring, Trace, gate_functions
+from .base import BackwardState, Cell, Ring, Trace, gate_functions, tanh_by_exp_pays
 
 __all__ = ["LSTMCell"]
-
-#: Values per step (hidden x n_sequences) from which inference computes ``tanh(c)``
-#: through exp (see :meth:`LSTMCell._inference_buffers`).
-TANH_BY_EXP_MIN_VALUES = 4096
 
 
 def internal_rows(hidden):
@@ -123,11 +119,7 @@ class LSTMCell(Cell):
         tr.C = Ring.over(R[:, 4 * h:])
         tr.one, tr.two, tr.minus_two = (constant(1, dtype), constant(2, dtype),
                                         constant(-2, dtype))
-        # tanh(c) as 2 / (1 + exp(-2c)) - 1 takes four more passes than np.tanh but one
-        # exp, which costs NumPy (float32 and float64, without AVX-512) a third to a half of
-        # its tanh: a win once a step holds enough values to outweigh the extra calls.
-        # An exp that overflows gives -1 exactly.
-        tr.tanh_by_exp = h * n >= TANH_BY_EXP_MIN_VALUES
+        tr.tanh_by_exp = tanh_by_exp_pays(h, n)  # tanh(c) = 2 / (1 + exp(-2c)) - 1
         tmp = np.empty((2 * h, n), dtype=dtype)
         tr.views = [(R[k, : 4 * h], R[k, 3 * h: 4 * h], R[k, 3 * h:], R[k, : 2 * h],
                      R[k, 2 * h: 3 * h], R[1 - k, 4 * h:], tmp, tmp[:h], tmp[h:])
