@@ -232,31 +232,6 @@ class Cell:
         (and ``tr.C[t + 1]``)."""
         raise NotImplementedError
 
-    def feed(self, tr, t, x):
-        """Set step ``t``'s input in a trace that :meth:`start_forward` began with a
-        placeholder input (any values, the right shape); call it before ``step(tr, t)``.
-
-        Afterwards the trace holds for step ``t`` exactly what :meth:`start_forward`
-        would have made of ``x`` (whatever it precomputes from the input: a projection,
-        a copy into a stacked buffer), so ``step``, and with ``keep=True`` the backward
-        methods, see no difference. This is how the core runs a stack one step at a time
-        when a step's input is only known after the previous step
-        (:class:`skrnn._bptt.StepRunner`, the encoder-decoder's autoregressive decoder).
-
-        Parameters
-        ----------
-        tr : Trace
-            From :meth:`start_forward`, whose ``X`` had ``n_timesteps > t``.
-        t : int
-            The step, ``0 <= t < n_timesteps``.
-        x : ndarray of shape (input_size, n_sequences)
-            The layer's input at step ``t``, feature-major, of the trace's dtype.
-        """
-        raise NotImplementedError(
-            f"{type(self).__name__} does not implement feed(tr, t, x), which sets one "
-            "step's input in a started trace; running a stack one step at a time "
-            "(skrnn._bptt.StepRunner, e.g. Seq2SeqRegressor's decoder) needs it.")
-
     # ------------------------------------------------------------------ backward
     def start_backward(self, p, tr):
         """Backward buffers and zeroed gradient accumulators for a trace kept by forward.
@@ -297,6 +272,32 @@ class Cell:
     def finish_backward(self, tr, bs):
         """The parameter gradients, keys and shapes of :meth:`param_shapes`."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ one step at a time
+    def feed(self, tr, t, x):
+        """Set step ``t``'s input in a trace that :meth:`start_forward` began with a
+        placeholder input (any values, the right shape); call it before ``step(tr, t)``.
+
+        Afterwards the trace holds for step ``t`` exactly what :meth:`start_forward`
+        would have made of ``x`` (whatever it precomputes from the input: a projection,
+        a copy into a stacked buffer), so ``step``, and with ``keep=True`` the backward
+        methods, see no difference. This is how the core runs a stack one step at a time
+        when a step's input is only known after the previous step
+        (:class:`skrnn._bptt.StepRunner`, the encoder-decoder's autoregressive decoder).
+
+        Parameters
+        ----------
+        tr : Trace
+            From :meth:`start_forward`, whose ``X`` had ``n_timesteps > t``.
+        t : int
+            The step, ``0 <= t < n_timesteps``.
+        x : ndarray of shape (input_size, n_sequences)
+            The layer's input at step ``t``, feature-major, of the trace's dtype.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement feed(tr, t, x), which sets one "
+            "step's input in a started trace; running a stack one step at a time "
+            "(skrnn._bptt.StepRunner, e.g. Seq2SeqRegressor's decoder) needs it.")
 
 
 class ElmanCell(Cell):
