@@ -18,6 +18,11 @@ feature-major ``(T, F, n)``, so each step's gate block is contiguous and a layer
 the next layer's input as they are. :attr:`ForwardResult.top` is the top layer's output in
 that layout; the heads of :mod:`skrnn._heads` read it directly.
 
+:class:`StepRunner` runs a unidirectional stack one step at a time instead, for a caller
+that learns each step's input from the step before (the encoder-decoder's decoder): the
+per-batch work once, then one :meth:`Cell.feed <skrnn.cells.Cell.feed>` and one step per
+layer and step.
+
 Masking: a sequence that has ended keeps its state (``h_t = h_{t-1}`` at padded steps), so
 the state after the last step is each sequence's state at its own last real step, and
 padded steps receive no gradient. The backward direction of a bidirectional layer runs over
@@ -37,6 +42,7 @@ __all__ = [
     "ForwardResult",
     "init_params",
     "forward",
+    "StepRunner",
     "backward",
     "clip_grad_norm",
     "make_dropout_masks",
@@ -348,6 +354,132 @@ def forward(config, params, X, lengths, *, h0=None, c0=None, dropout_masks=None,
     cache = (_Cache(layers, lengths, rev_index, inactive, h0 is not None, c0 is not None)
              if keep_cache else None)
     return ForwardResult(final, h_n, c_n if c_n else None, layer_in, inactive, cache)
+
+
+class StepRunner:
+    """Run a unidirectional stack one step at a time, each step's input given when known.
+
+    :func:`forward` takes the whole input up front; an autoregressive decoder knows step
+    ``t``'s input only after step ``t - 1``. The runner does the per-batch work once: the
+    validation of the initial states and, for every layer, :meth:`Cell.start_forward
+    <skrnn.cells.Cell.start_forward>` for ``n_steps`` steps over a placeholder input
+    (weight re-layout, buffers, initial state). Each :meth:`step` then sets the step's
+    input in every layer (:meth:`Cell.feed <skrnn.cells.Cell.feed>`) and runs that layer's
+    step. The states are those :func:`forward` computes from the same inputs with
+    ``keep_cache=False``, to floating-point rounding.
+
+    Every sequence runs every step: there are no lengths, so no masking of ended sequences
+    (the decoder's sequences all have its horizon). A bidirectional stack cannot run
+    backward in time one step at a time, so it is refused.
+
+    Parameters
+    ----------
+    config : RecurrentConfig
+        A unidirectional stack (ValueError otherwise).
+    params : dict of str to ndarray
+        See :meth:`RecurrentConfig.param_shapes`.
+    n_steps : int
+        The most steps the runner will take (at least 1); buffers are this long.
+    n_sequences : int
+    h0, c0 : sequence of array-like of shape (n_sequences, hidden) or None, default=None
+        Initial states of every layer, as in :func:`forward` (``c0`` only for cells with
+        a cell state). None: zeros.
+    dtype : dtype or None, default=None
+        Of the states and the inputs; None: that of ``params["weight_ih_l0"]``.
+
+    Attributes
+    ----------
+    t : int
+        Steps taken so far.
+    cells : list of Cell
+        One per layer.
+    traces : list of Trace
+        One per layer, ``n_steps`` long; ``traces[k].H[t + 1]`` (hidden, n_sequences) is
+        layer ``k``'s state after step ``t``.
+    """
+
+    def __init__(self, config, params, n_steps, n_sequences, *, h0=None, c0=None,
+                 dtype=None):
+        if config.bidirectional:
+            raise ValueError("StepRunner runs a stack forward in time one step at a time; "
+                             "a bidirectional stack also runs backward in time and needs "
+                             "its whole input: use forward.")
+        n_steps, n = int(n_steps), int(n_sequences)
+        if n_steps < 1:
+            raise ValueError(f"n_steps must be at least 1; got {n_steps}.")
+        dtype = np.dtype(params["weight_ih_l0"].dtype if dtype is None else dtype)
+        self.cells = [config.cell_of(k) for k in range(len(config.hidden_sizes))]
+        if c0 is not None and not self.cells[0].has_cell_state:
+            raise ValueError("c0 is only for cells with a cell state (LSTM).")
+        h0s = _initial_states(config, h0, n, dtype, "h0")
+        c0s = _initial_states(config, c0, n, dtype, "c0")
+        self.traces = []
+        for k, cell in enumerate(self.cells):
+            p = _layer_params(params, k, "", cell.param_shapes())
+            placeholder = np.zeros((n_steps, cell.input_size, n), dtype=dtype)
+            self.traces.append(cell.start_forward(p, placeholder, h0s[k], c0s[k], False))
+        self.n_steps, self.n_sequences, self.dtype = n_steps, n, dtype
+        self.input_size = config.input_size
+        self.t = 0
+
+    def step(self, x, dropout_masks=None):
+        """Advance every layer one step.
+
+        Parameters
+        ----------
+        x : array-like of shape (n_sequences, input_size)
+            The stack's input at this step.
+        dropout_masks : list of (ndarray of shape (layer_input_size, n_sequences) or None)
+            or None, default=None
+            One per layer above the first, multiplied into its input: this step's slice
+            ``[t]`` of :func:`forward`'s ``dropout_masks``.
+
+        Returns
+        -------
+        top : ndarray of shape (output_size, n_sequences)
+            The top layer's state after the step, feature-major (one step of
+            :attr:`ForwardResult.top`). A view of the runner's buffers that later steps
+            do not overwrite.
+        """
+        t = self.t
+        if t >= self.n_steps:
+            raise ValueError(f"This StepRunner was started for {self.n_steps} steps; "
+                             "all are taken.")
+        x = np.asarray(x, dtype=self.dtype)
+        if x.shape != (self.n_sequences, self.input_size):
+            raise ValueError(f"x must have shape (n_sequences, input_size) = "
+                             f"{(self.n_sequences, self.input_size)}; got {x.shape}.")
+        layer_in = np.ascontiguousarray(x.T)
+        # As in _run_direction: a sigmoid's exp may overflow to inf, which is not an error.
+        with np.errstate(over="ignore"):
+            for k, (cell, tr) in enumerate(zip(self.cells, self.traces)):
+                if k > 0 and dropout_masks is not None and dropout_masks[k - 1] is not None:
+                    layer_in = layer_in * dropout_masks[k - 1]
+                cell.feed(tr, t, layer_in)
+                cell.step(tr, t)
+                layer_in = tr.H[t + 1]
+        self.t = t + 1
+        return layer_in
+
+    @property
+    def h_n(self):
+        """list of ndarray of shape (n_sequences, hidden): every layer's state after the
+        steps taken (the initial state before any), as :attr:`ForwardResult.h_n`."""
+        return [np.ascontiguousarray(tr.H[self.t].T) for tr in self.traces]
+
+    @property
+    def c_n(self):
+        """list of ndarray of shape (n_sequences, hidden) or None: the cell states, as
+        :attr:`ForwardResult.c_n` (None for cells without one)."""
+        if not self.cells[0].has_cell_state:
+            return None
+        return [np.array(tr.C[self.t].T) for tr in self.traces]
+
+    @property
+    def final_states(self):
+        """ndarray of shape (n_sequences, output_size): the top layer's state, as
+        :attr:`ForwardResult.final_states`."""
+        return np.ascontiguousarray(self.traces[-1].H[self.t].T)
 
 
 def truncation_cuts(lengths, T, k):

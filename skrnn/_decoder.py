@@ -26,7 +26,7 @@ the core's names (``decoder.weight_ih_l0`` ...); :func:`decoder_params` strips t
 
 import numpy as np
 
-from ._bptt import RecurrentConfig, forward
+from ._bptt import RecurrentConfig, StepRunner
 
 __all__ = ["DECODER_PREFIX", "decoder_config", "decoder_params", "bridge_states",
            "split_state_grads", "teacher_inputs", "sampled_inputs", "decode",
@@ -109,19 +109,18 @@ def teacher_inputs(Y):
     return inputs
 
 
-def _step(config, params, W, b, x, h, c, masks):
-    """One decoder step for every sequence: ``x`` (n, m) -> prediction (n, m), states."""
-    res = forward(config, params, x[None], np.ones(x.shape[0], dtype=np.intp), h0=h, c0=c,
-                  dropout_masks=masks, keep_cache=False)
-    y = res.top[0].T @ W.T
+def _predict(runner, W, b, x, masks=None):
+    """One decoder step for every sequence: input ``x`` (n, m) -> prediction (n, m)."""
+    y = runner.step(x, masks).T @ W.T
     y += b
-    return y, res.h_n, res.c_n
+    return y
 
 
 def decode(config, params, W, b, h0, c0, horizon):
     """Autoregressive decoding: each step reads the previous step's prediction.
 
-    One batched step per horizon step over all sequences given.
+    One batched step per horizon step over all sequences given, by a
+    :class:`~skrnn._bptt.StepRunner` started once for the ``horizon`` steps.
 
     Parameters
     ----------
@@ -142,9 +141,9 @@ def decode(config, params, W, b, h0, c0, horizon):
     n, m = h0[0].shape[0], W.shape[0]
     out = np.empty((n, horizon, m), dtype=W.dtype)
     x = np.zeros((n, m), dtype=W.dtype)
-    h, c = h0, c0
+    runner = StepRunner(config, params, horizon, n, h0=h0, c0=c0, dtype=W.dtype)
     for k in range(horizon):
-        x, h, c = _step(config, params, W, b, x, h, c, None)
+        x = _predict(runner, W, b, x)
         out[:, k] = x
     return out
 
@@ -154,8 +153,8 @@ def sampled_inputs(config, params, W, b, h0, c0, Y, teacher_prob, rng, dropout_m
 
     At each step ``k > 0``, each sequence reads the target of step ``k - 1`` with
     probability ``teacher_prob`` and otherwise the decoder's prediction of that step
-    (made from the inputs chosen before it). The predictions are returned as values, so
-    they are constants for the gradient.
+    (made from the inputs chosen before it, by a :class:`~skrnn._bptt.StepRunner`). The
+    predictions are returned as values, so they are constants for the gradient.
 
     Parameters
     ----------
@@ -166,7 +165,7 @@ def sampled_inputs(config, params, W, b, h0, c0, Y, teacher_prob, rng, dropout_m
     teacher_prob : float in [0, 1]
     rng : numpy.random.Generator
     dropout_masks : list of ndarray of shape (H, width, n_sequences) or None
-        The decoder's dropout masks of this training step; step ``k`` uses ``[k:k+1]``.
+        The decoder's dropout masks of this training step; step ``k`` uses ``[k]``.
 
     Returns
     -------
@@ -175,11 +174,13 @@ def sampled_inputs(config, params, W, b, h0, c0, Y, teacher_prob, rng, dropout_m
     n, H, m = Y.shape
     inputs = np.zeros((H, n, m), dtype=Y.dtype)
     teacher = rng.random((H, n)) < teacher_prob
-    h, c = h0, c0
+    if H < 2:
+        return inputs
+    runner = StepRunner(config, params, H - 1, n, h0=h0, c0=c0, dtype=Y.dtype)
     for k in range(H - 1):
         masks = (None if dropout_masks is None
-                 else [None if a is None else a[k: k + 1] for a in dropout_masks])
-        pred, h, c = _step(config, params, W, b, inputs[k], h, c, masks)
+                 else [None if a is None else a[k] for a in dropout_masks])
+        pred = _predict(runner, W, b, inputs[k], masks)
         inputs[k + 1] = np.where(teacher[k + 1][:, None], Y[:, k], pred)
     return inputs
 

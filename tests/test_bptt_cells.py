@@ -16,6 +16,7 @@ import scipy.stats
 from finite_differences import max_rel_error, numeric_grads
 
 import skrnn._bptt
+import skrnn._decoder
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
 from skrnn.cells import CELLS, BackwardState, Cell, Trace
 
@@ -70,10 +71,14 @@ class MinimalGatedUnit(Cell):
         H = np.empty((T + 1, h, n))
         H[0] = 0 if h0 is None else h0
         tr = Trace(H, zero_start=h0 is None)
-        tr.A = p["weight_ih"] @ X + (p["bias_ih"] + p["bias_hh"])[:, None]
+        tr.W_ih, tr.b = p["weight_ih"], (p["bias_ih"] + p["bias_hh"])[:, None]
+        tr.A = tr.W_ih @ X + tr.b
         tr.gates = np.empty((T, 2 * h, n))
         tr.W_hh = p["weight_hh"]
         return tr
+
+    def feed(self, tr, t, x):  # optional: for running a stack one step at a time
+        tr.A[t] = tr.W_ih @ x + tr.b
 
     def step(self, tr, t):
         h = self.hidden
@@ -153,9 +158,10 @@ def test_outside_cell_passes_the_finite_difference_check(rng, bidirectional):
         np.testing.assert_allclose(d_h0[i], num_h0[i], atol=1e-6)
 
 
-def test_the_core_loops_never_name_a_cell():
+@pytest.mark.parametrize("module", [skrnn._bptt, skrnn._decoder], ids=["core", "decoder"])
+def test_the_core_loops_never_name_a_cell(module):
     # String constants in the core's code (docstrings aside) must not be cell names.
-    tree = ast.parse(inspect.getsource(skrnn._bptt))
+    tree = ast.parse(inspect.getsource(module))
     docstrings = {id(node.body[0].value) for node in ast.walk(tree)
                   if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
                   and node.body and isinstance(node.body[0], ast.Expr)}

@@ -9,6 +9,8 @@ dropout; it never asks which cell it runs. A cell owns everything else:
 - any internal re-layout of its weights for speed, done once per batch in
   :meth:`Cell.start_forward` and :meth:`Cell.start_backward`;
 - its step buffers, kept in a :class:`Trace` (forward) and a :class:`BackwardState`;
+- setting one step's input in a started trace (:meth:`Cell.feed`), for a caller that
+  learns each input only after the previous step;
 - one forward step (:meth:`Cell.step`; :meth:`Cell.run` for a stretch of them), one
   backward step (:meth:`Cell.backward_step`), the accumulation of the step's weight
   gradients (:meth:`Cell.accumulate`) and the step's input gradient
@@ -148,7 +150,8 @@ class Cell:
     it creates. To add a cell, subclass this, set :attr:`n_gates` (and
     :attr:`has_cell_state`), and implement :meth:`start_forward`, :meth:`step`,
     :meth:`start_backward`, :meth:`backward_step`, :meth:`accumulate`,
-    :meth:`input_grad` and :meth:`finish_backward`; pass the class as
+    :meth:`input_grad` and :meth:`finish_backward`, and :meth:`feed` for running a stack
+    one step at a time (the encoder-decoder's decoder); pass the class as
     ``RecurrentConfig(cell=...)``. ``docs/architecture.rst`` walks through an example.
 
     Parameters
@@ -296,6 +299,32 @@ class Cell:
         """The parameter gradients, keys and shapes of :meth:`param_shapes`."""
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ one step at a time
+    def feed(self, tr, t, x):
+        """Set step ``t``'s input in a trace that :meth:`start_forward` began with a
+        placeholder input (any values, the right shape); call it before ``step(tr, t)``.
+
+        Afterwards the trace holds for step ``t`` exactly what :meth:`start_forward`
+        would have made of ``x`` (whatever it precomputes from the input: a projection,
+        a copy into a stacked buffer), so ``step``, and with ``keep=True`` the backward
+        methods, see no difference. This is how the core runs a stack one step at a time
+        when a step's input is only known after the previous step
+        (:class:`skrnn._bptt.StepRunner`, the encoder-decoder's autoregressive decoder).
+
+        Parameters
+        ----------
+        tr : Trace
+            From :meth:`start_forward`, whose ``X`` had ``n_timesteps > t``.
+        t : int
+            The step, ``0 <= t < n_timesteps``.
+        x : ndarray of shape (input_size, n_sequences)
+            The layer's input at step ``t``, feature-major, of the trace's dtype.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement feed(tr, t, x), which sets one "
+            "step's input in a started trace; running a stack one step at a time "
+            "(skrnn._bptt.StepRunner, e.g. Seq2SeqRegressor's decoder) needs it.")
+
 
 class ElmanCell(Cell):
     """The shared part of cells whose step is ``h_t = phi(W_ih x_t + b + W_hh h_{t-1})``
@@ -331,14 +360,26 @@ class ElmanCell(Cell):
             tr.X1 = np.empty((T, d + 1, n), dtype=X.dtype)
             tr.X1[:, :d] = X
             tr.X1[:, d] = 1
-            np.matmul(np.hstack([p["weight_ih"], b]), tr.X1, out=H[1:])
+            tr.W_x = np.hstack([p["weight_ih"], b])  # kept for feed
+            np.matmul(tr.W_x, tr.X1, out=H[1:])
         else:
+            tr.W_x, tr.b = p["weight_ih"], b  # kept for feed
             np.matmul(p["weight_ih"], X, out=H[1:])
             H[1:] += b
         tr.W_hh = self.recurrent_weights(p)
         tr.scratch = np.empty((h, n), dtype=X.dtype)
         tr.phi = FORWARD[self.activation]
         return tr
+
+    def feed(self, tr, t, x):
+        z = tr.H[t + 1]  # step t's input projection, as start_forward writes it
+        if tr.X1 is not None:
+            xb = tr.X1[t]
+            xb[: self.input_size] = x
+            np.matmul(tr.W_x, xb, out=z)
+        else:
+            np.matmul(tr.W_x, x, out=z)
+            z += tr.b
 
     def start_backward(self, p, tr):
         h, d = self.hidden, self.input_size

@@ -60,8 +60,12 @@ class _GRUBase(Cell):
             b_ih, b_hh = b_ih * scale, b_hh * scale
         # The input projection of every step at once; steps overwrite it with their gates.
         tr.A = np.matmul(W_ih, X)
+        tr.W_ih = W_ih  # kept for feed
         tr.scratch = np.empty((h, n), dtype=dtype)
         return tr, b_ih, W_hh, b_hh
+
+    def feed(self, tr, t, x):
+        np.matmul(tr.W_ih, x, out=tr.A[t])  # step t's input projection
 
     def _start_backward(self, p, tr, widths):
         h, d = self.hidden, self.input_size
@@ -128,7 +132,8 @@ class GRUCell(_GRUBase):
         c = b_hh.copy()
         c[: 2 * h] += b_ih[: 2 * h]
         tr.Wb = np.hstack([W_hh, c[:, None]])
-        tr.A[:, 2 * h:] += b_ih[2 * h:, None]
+        tr.b_in = b_ih[2 * h:, None]  # kept for feed
+        tr.A[:, 2 * h:] += tr.b_in
         T, n = X.shape[0], X.shape[2]
         # Each step's recurrent product is kept: its n rows (W_hn h + b_hn) are needed
         # by backward.
@@ -142,6 +147,10 @@ class GRUCell(_GRUBase):
             tr.tanh_by_exp = tanh_by_exp
             tr.views = [(s, s[: 2 * h], s[2 * h:]) for s in tr.R.slots]
         return tr
+
+    def feed(self, tr, t, x):
+        super().feed(tr, t, x)
+        tr.A[t, 2 * self.hidden:] += tr.b_in  # b_in rides in the projection, as above
 
     def step(self, tr, t):
         h = self.hidden

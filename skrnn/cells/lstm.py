@@ -234,3 +234,8 @@ class LSTMCell(Cell):
         return {"weight_ih": np.ascontiguousarray(out[:, h: h + d]),
                 "weight_hh": np.ascontiguousarray(out[:, :h]), "bias_ih": db,
                 "bias_hh": db.copy()}
+
+    def feed(self, tr, t, x):
+        # The stacked buffer S[t] = [h_{t-1}; x_t; 1] is all start_forward makes of X.
+        h = self.hidden
+        tr.S[t, h: h + self.input_size] = x
