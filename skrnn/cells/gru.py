@@ -25,7 +25,9 @@ products, which multiply state buffers carrying a last row of ones, so no pass o
 input projection adds them and backward gets the bias gradients from the same products
 as the recurrent weight gradients. At inference (no cache), :class:`GRUCell` keeps ``r`` and
 ``z`` as ``u = 1 + exp(-x) = 1 / sigmoid(x)`` and divides by ``u`` where it would multiply
-by the gate: no reciprocal pass.
+by the gate: no reciprocal pass; on large steps it also computes the candidate's tanh
+through exp, its rows of every weight and bias scaled by -2
+(:func:`~skrnn.cells.base.tanh_by_exp_pays`).
 """
 
 import numpy as np

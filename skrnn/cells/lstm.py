@@ -28,7 +28,10 @@ At inference (no cache) with the logistic sigmoid, a step has fewer NumPy calls 
 - the sigmoid gates stay as ``u = 1 + exp(-x) = 1 / sigmoid(x)`` and every product with a
   gate is a division by its ``u`` (no reciprocal pass);
 - each of two alternating step slots holds ``[u_i, u_f, u_o, g, c]``, so ``i g`` and
-  ``f c_{t-1}`` are one division, and the views a step reads are made once per batch.
+  ``f c_{t-1}`` are one division, and the views a step reads are made once per batch;
+- on large steps, ``tanh(c)`` is computed the same way, through exp
+  (:func:`~skrnn.cells.base.tanh_by_exp_pays`);
+- :meth:`LSTMCell.run` binds everything a step reads once per stretch of steps.
 
 Gradients are returned in PyTorch's gate order.
 """
