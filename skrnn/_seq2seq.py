@@ -120,8 +120,8 @@ class Seq2SeqRegressor(RegressorMixin, BaseRecurrentNetwork):
     rescaled, and the decoder reads them as inputs: standardise the series (with statistics
     of the training period) before cutting windows.
 
-    ``cell="clockwork"`` is not supported: its modules tick by the absolute step number,
-    which a decoder run one step at a time at prediction does not have. ``bptt_truncate``
+    With ``cell="clockwork"`` the decoder's modules tick by the decoder's own step number
+    (the first forecast step is step 0), in training and in prediction alike. ``bptt_truncate``
     truncates the encoder's backward pass only; the decoder's ``H`` steps are always
     back-propagated in full. ``dropout`` applies between the layers of both stacks.
     ``score`` is R² over all horizons and outputs (uniform average of the columns of
@@ -143,12 +143,10 @@ class Seq2SeqRegressor(RegressorMixin, BaseRecurrentNetwork):
     >>> reg.score(X[300:], y[300:]) > 0.9
     True
     """.format(parameters=training_parameters_doc(default_cell="lstm",
-                                                 early_stopping_score="R²", stratified=False,
-                                                 clockwork=False))
+                                                 early_stopping_score="R²", stratified=False))
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in BaseRecurrentNetwork._parameter_constraints.items()
-           if k != "clock_periods"},
+        **BaseRecurrentNetwork._parameter_constraints,
         "teacher_forcing_ratio": [Interval(Real, 0, 1, closed="both")],
     }
     _STREAMS = BaseRecurrentNetwork._STREAMS + ("sampling",)
@@ -188,6 +186,7 @@ class Seq2SeqRegressor(RegressorMixin, BaseRecurrentNetwork):
         dropout=0.0,
         clip_norm=None,
         bptt_truncate=None,
+        clock_periods=None,
         dtype=None,
     ):
         super().__init__(
@@ -203,7 +202,7 @@ class Seq2SeqRegressor(RegressorMixin, BaseRecurrentNetwork):
             random_state=random_state, verbose=verbose, warm_start=warm_start,
             momentum=momentum, nesterovs_momentum=nesterovs_momentum, beta_1=beta_1,
             beta_2=beta_2, epsilon=epsilon, max_fun=max_fun, dropout=dropout,
-            clip_norm=clip_norm, bptt_truncate=bptt_truncate, clock_periods=None,
+            clip_norm=clip_norm, bptt_truncate=bptt_truncate, clock_periods=clock_periods,
             dtype=dtype,
         )
         self.teacher_forcing_ratio = teacher_forcing_ratio
@@ -255,11 +254,6 @@ class Seq2SeqRegressor(RegressorMixin, BaseRecurrentNetwork):
         self.weights_.update(head)
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
-        if self.cell == "clockwork":
-            raise ValueError(
-                "Seq2SeqRegressor does not support cell='clockwork': the clockwork modules "
-                "update by the absolute step number, which the decoder, run one step at a "
-                "time at prediction, does not have. Use cell='rnn', 'lstm' or 'gru'.")
         if self.solver == "lbfgs" and self.teacher_forcing_ratio < 1:
             raise ValueError(
                 "teacher_forcing_ratio < 1 (scheduled sampling) is not supported with "

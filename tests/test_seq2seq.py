@@ -30,6 +30,7 @@ CELL_OPTIONS = [
     pytest.param(dict(cell="lstm"), id="lstm"),
     pytest.param(dict(cell="gru", reset_after=True), id="gru-after"),
     pytest.param(dict(cell="gru", reset_after=False), id="gru-before"),
+    pytest.param(dict(cell="clockwork", clock_periods=(1, 2)), id="clockwork"),
 ]
 
 
@@ -102,6 +103,9 @@ def test_weights_hold_encoder_decoder_and_head(rng):
                                        d=2, lengths=(4, 2, 1, 3))],
                          ids=["1-layer", "stacked-bi"])
 def test_gradients_match_finite_differences(rng, options, arch):
+    if options["cell"] == "clockwork":  # two modules of equal size per layer
+        arch = {**arch, "hidden_layer_sizes": tuple(2 * -(-h // 2)
+                                                    for h in arch["hidden_layer_sizes"])}
     est, batch, targets, sw = _batch_problem(rng, **options, **arch)
     weights = est.weights_
 
@@ -141,6 +145,34 @@ def test_scheduled_sampling_inputs(rng):
     # predict is that autoregressive decoding.
     np.testing.assert_allclose(est._head_outputs(batch).reshape(-1, 4, 2), free,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("options", CELL_OPTIONS)
+def test_decoding_is_the_teacher_forced_decoder_on_its_own_predictions(rng, options):
+    # The contract of autoregressive prediction, for every cell: the decoder run over
+    # [0, y_0, ..., y_{H-2}] by forward (as in training) gives back y_0 .. y_{H-1}. For the
+    # clockwork cell this also says that its modules tick by the decoder's own step.
+    H = 5
+    est, batch, _, _ = _batch_problem(rng, H=H, m=2, hidden_layer_sizes=(4,), **options)
+    enc = forward(est._config, est.weights_, batch.X, batch.lengths, keep_cache=False)
+    h0, c0 = bridge_states(est._config, enc.h_n), bridge_states(est._config, enc.c_n)
+    dcfg, dp = est._decoder_config, decoder_params(est.weights_)
+    W, b = est.weights_["output.weight"], est.weights_["output.bias"]
+    Y = decode(dcfg, dp, W, b, h0, c0, H)
+    n = Y.shape[0]
+    dec = forward(dcfg, dp, teacher_inputs(Y), np.full(n, H), h0=h0, c0=c0,
+                  keep_cache=False)
+    np.testing.assert_allclose(dec.top.transpose(2, 0, 1) @ W.T + b, Y, atol=1e-12)
+
+
+def test_clockwork_encoder_decoder_learns_a_forecast():
+    series = np.sin(0.3 * np.arange(400))
+    X, y = make_windows(series, window=16, horizon=range(1, 4))
+    reg = Seq2SeqRegressor(cell="clockwork", hidden_layer_sizes=(16,), clock_periods=(1, 2),
+                           learning_rate_init=0.01, max_iter=40, random_state=0)
+    reg = _quiet_fit(reg, X[:300], y[:300])
+    assert reg._decoder_config.clock_periods == (1, 2)
+    assert reg.score(X[300:], y[300:]) > 0.9
 
 
 def test_decoder_config_bridges_a_bidirectional_encoder():
@@ -314,8 +346,6 @@ def test_errors(rng):
         est.fit(X, np.empty((8, 0, 1)))
     with pytest.raises(ValueError, match="0 feature"):
         est.fit(X, np.empty((8, 0)))
-    with pytest.raises(ValueError, match="clockwork"):
-        Seq2SeqRegressor(cell="clockwork").fit(X, y)
     with pytest.raises(ValueError, match="lbfgs"):
         Seq2SeqRegressor(solver="lbfgs", teacher_forcing_ratio=0.5).fit(X, y)
     with pytest.raises(ValueError, match="teacher_forcing_ratio"):
