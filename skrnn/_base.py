@@ -51,8 +51,9 @@ __all__ = ["BaseRecurrentNetwork", "PerStepMixin", "has_stochastic_solver",
 _TRAINING_PARAMETERS_DOC = """\
     hidden_layer_sizes : int or tuple of int, default=(32,)
         Width of each stacked recurrent layer (per direction).
-    cell : {{{cell_options}}}, default="{default_cell}"
-        The recurrent cell: {cell_names}
+    cell : {{"rnn", "lstm", "gru", "clockwork"}}, default="{default_cell}"
+        The recurrent cell: Elman RNN, LSTM (gates ``i, f, g, o``), GRU (gates ``r, z, n``)
+        or Clockwork RNN (modules updating at their own clock periods).
     activation : {{"tanh", "relu"}}, default="tanh"
         State activation of the ``"rnn"`` cell.
     recurrent_activation : {{"sigmoid", "hard_sigmoid"}}, default="sigmoid"
@@ -136,7 +137,11 @@ _TRAINING_PARAMETERS_DOC = """\
     bptt_truncate : int or None, default=None
         Truncated BPTT: gradients flow back at most this many steps (windows counted back
         from each sequence's last real step). None: full BPTT.
-{clock_periods}    dtype : {{"float32", "float64"}} or None, default=None
+    clock_periods : tuple of int or None, default=None
+        ``cell="clockwork"`` only: the clock periods of its modules, fastest first, each
+        dividing the next; every layer width must be divisible by their number. None means
+        ``(1, 2, 4, 8)``, the exponential series of Koutník et al. (2014).
+    dtype : {{"float32", "float64"}} or None, default=None
         Floating-point type of the weights and of all training and prediction arithmetic;
         ``X`` is converted to it. None follows ``X``: float32 data trains in float32,
         anything else in float64. ``"float32"`` (PyTorch's and Keras' default) trains
@@ -145,20 +150,6 @@ _TRAINING_PARAMETERS_DOC = """\
         samples to give predictions equal to a relative 1e-7, which float32 rounding
         misses (see the training page). Predictions come in the same type. A
         ``warm_start`` or ``partial_fit`` call continues in the dtype of the weights."""
-
-
-_CLOCK_PERIODS_DOC = """\
-    clock_periods : tuple of int or None, default=None
-        ``cell="clockwork"`` only: the clock periods of its modules, fastest first, each
-        dividing the next; every layer width must be divisible by their number. None means
-        ``(1, 2, 4, 8)``, the exponential series of Koutník et al. (2014).
-"""
-
-_CELL_NAMES_DOC = {
-    True: ("Elman RNN, LSTM (gates ``i, f, g, o``), GRU (gates ``r, z, n``)\n"
-           "        or Clockwork RNN (modules updating at their own clock periods)."),
-    False: "Elman RNN, LSTM (gates ``i, f, g, o``) or GRU (gates ``r, z, n``).",
-}
 
 _CLASS_WEIGHT_DOC = """
     class_weight : dict, "balanced" or None, default=None
@@ -169,19 +160,15 @@ _CLASS_WEIGHT_DOC = """
 
 
 def training_parameters_doc(default_cell, early_stopping_score, stratified=True,
-                            class_weight_rows=None, clockwork=True):
+                            class_weight_rows=None):
     """The numpydoc ``Parameters`` entries shared by the trained estimators.
 
     ``class_weight_rows``: what a row is for ``class_weight`` ("sequences", "real time
-    steps"), or None for an estimator without ``class_weight``. ``clockwork=False``: an
-    estimator without the clockwork cell (no ``clock_periods`` entry).
+    steps"), or None for an estimator without ``class_weight``.
     """
     doc = _TRAINING_PARAMETERS_DOC.format(
         default_cell=default_cell, early_stopping_score=early_stopping_score,
         stratified="(stratified by class)" if stratified else "(whole sequences)",
-        cell_options='"rnn", "lstm", "gru", "clockwork"' if clockwork else '"rnn", "lstm", "gru"',
-        cell_names=_CELL_NAMES_DOC[clockwork],
-        clock_periods=_CLOCK_PERIODS_DOC if clockwork else "",
     )
     if class_weight_rows is not None:
         doc += _CLASS_WEIGHT_DOC.format(rows=class_weight_rows)
