@@ -85,14 +85,17 @@ class LSTMCell(Cell):
         if inference:
             self._inference_buffers(tr, n, dtype, c0)
             return tr
+        # One block per step, rows [i, f, o, g, c_{t-1}, tanh(c_t)]: C[t] is the fifth row
+        # block of step t's block, so the products of a step pair aligned blocks (see step
+        # and backward_step). Inference keeps two alternating blocks.
         if keep:
-            tr.C = np.empty((T + 1, h, n), dtype=dtype)
-            tr.C[0] = 0 if c0 is None else c0
+            tr.B = np.empty((T + 1, 6 * h, n), dtype=dtype)
+            tr.C = tr.B[:, 4 * h: 5 * h]
         else:
-            tr.C = Ring((h, n), dtype, first=c0)
-        tr.Z = np.empty((T, 4 * h, n), dtype=dtype) if keep else Ring((4 * h, n), dtype)
-        tr.tanh_c = np.empty((T, h, n), dtype=dtype) if keep else Ring((h, n), dtype)
-        tr.scratch = np.empty((h, n), dtype=dtype)
+            tr.B = Ring((6 * h, n), dtype)
+            tr.C = Ring.over(tr.B.slots[:, 4 * h: 5 * h])
+        tr.C[0][...] = 0 if c0 is None else c0
+        tr.products = np.empty((2 * h, n), dtype=dtype)
         return tr
 
     def _stacked_weights(self, p, dtype, gate_sign, g_scale):
@@ -133,21 +136,21 @@ class LSTMCell(Cell):
             self.run(tr, t, t + 1)
             return
         h = self.hidden
-        z = tr.Z[t]
+        b, b_next = tr.B[t], tr.B[t + 1]
+        z = b[: 4 * h]
         if t == 0 and tr.zero_start:  # h_{-1} = 0: only [W_ih, b] [x_0; 1]
             np.matmul(tr.W_x, tr.S[0, h:], out=z)
         else:
             np.matmul(tr.W, tr.S[t], out=z)
         tr.gate(z[: 3 * h])
-        np.tanh(z[3 * h:], out=z[3 * h:])
-        i, f, o, g = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
-        c = tr.C[t + 1]
-        np.multiply(f, tr.C[t], out=c)
-        np.multiply(i, g, out=tr.scratch)
-        c += tr.scratch
-        tc = tr.tanh_c[t]
+        np.tanh(z[3 * h:], out=z[3 * h:])  # g
+        ig_fc = tr.products
+        np.multiply(b[: 2 * h], b[3 * h: 5 * h], out=ig_fc)  # [i g; f c_{t-1}]
+        c = b_next[4 * h: 5 * h]
+        np.add(ig_fc[:h], ig_fc[h:], out=c)
+        tc = b[5 * h:]
         np.tanh(c, out=tc)
-        np.multiply(o, tc, out=tr.H[t + 1])
+        np.multiply(b[2 * h: 3 * h], tc, out=tr.H[t + 1])
 
     def run(self, tr, start, stop):
         if tr.views is None:
@@ -192,36 +195,39 @@ class LSTMCell(Cell):
         bs.dgate = DERIVATIVE[self.recurrent_activation]
         bs.one = constant(1, dtype)
         bs.dz = np.empty((4 * h, n), dtype=dtype)
+        # Two alternating slots for the state gradients a step returns: the core hands them
+        # back as the next step's dh and dc, and may change them in place.
+        bs.dh = np.empty((2, h, n), dtype=dtype)
+        bs.dc = np.empty((2, h, n), dtype=dtype)
         bs.dW = np.zeros((4 * h, tr.S.shape[1]), dtype=dtype)
         bs.tmp = np.empty_like(bs.dW)
         return bs
 
     def backward_step(self, tr, bs, t, dh, dc):
         h = self.hidden
-        z = tr.Z[t]  # activated gates, rows i, f, o, g
-        i, f, o, g = z[:h], z[h: 2 * h], z[2 * h: 3 * h], z[3 * h:]
-        tc = tr.tanh_c[t]
+        b = tr.B[t]  # rows i, f, o (activated), g, c_{t-1}, tanh(c_t)
+        i, f, o, g = b[:h], b[h: 2 * h], b[2 * h: 3 * h], b[3 * h: 4 * h]
+        tc = b[5 * h:]
         dz = bs.dz
-        di, df, do, dg = dz[:h], dz[h: 2 * h], dz[2 * h: 3 * h], dz[3 * h:]
-        bs.dgate(z[: 3 * h], dz[: 3 * h])  # sigma' of i, f, o at once
-        do *= tc  # do = dh * tanh(c) * sigma'(o)
-        do *= dh
+        bs.dgate(b[: 3 * h], dz[: 3 * h])  # sigma' of i, f, o at once
+        dz[: 3 * h] *= b[3 * h:]  # times [g; c_{t-1}; tanh(c_t)]
         one = bs.one
-        dct = np.multiply(tc, tc)  # dc_total = dc + dh * o * (1 - tanh(c)^2)
+        dct = bs.dc[t & 1]  # dc_total = dc + dh * o * (1 - tanh(c)^2)
+        np.multiply(tc, tc, out=dct)
         np.subtract(one, dct, out=dct)
         dct *= o
         dct *= dh
         dct += dc
-        di *= g
-        di *= dct
-        np.multiply(g, g, out=dg)
+        di_df = dz[: 2 * h].reshape(2, h, -1)
+        di_df *= dct  # di, df times dc_total
+        dz[2 * h: 3 * h] *= dh  # do = dh * tanh(c) * sigma'(o)
+        dg = dz[3 * h:]
+        np.multiply(g, g, out=dg)  # dg = dc_total * i * (1 - g^2)
         np.subtract(one, dg, out=dg)
         dg *= i
         dg *= dct
-        df *= tr.C[t]
-        df *= dct
         dct *= f  # now the gradient w.r.t. c_{t-1}
-        return bs.W_hh.T @ dz, dct
+        return np.matmul(bs.W_hh.T, dz, out=bs.dh[t & 1]), dct
 
     def accumulate(self, tr, bs, t, x):
         # dz S[t]^T: the gradients of W_hh, W_ih and the bias in one product.
