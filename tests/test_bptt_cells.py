@@ -13,22 +13,13 @@ import inspect
 import numpy as np
 import pytest
 import scipy.stats
+from cell_options import CELL_OPTIONS
 from finite_differences import max_rel_error, numeric_grads
 
 import skrnn._bptt
 import skrnn._decoder
 from skrnn._bptt import RecurrentConfig, backward, forward, init_params
 from skrnn.cells import CELLS, BackwardState, Cell, Trace
-
-CELL_OPTIONS = [
-    pytest.param(dict(cell="rnn", activation="tanh"), id="rnn-tanh"),
-    pytest.param(dict(cell="rnn", activation="relu"), id="rnn-relu"),
-    pytest.param(dict(cell="lstm"), id="lstm"),
-    pytest.param(dict(cell="lstm", recurrent_activation="hard_sigmoid"), id="lstm-hard"),
-    pytest.param(dict(cell="gru", reset_after=True), id="gru-after"),
-    pytest.param(dict(cell="gru", reset_after=False), id="gru-before"),
-    pytest.param(dict(cell="clockwork", clock_periods=(1, 2)), id="clockwork"),
-]
 
 
 # ------------------------------------------------------------------------ helpers

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from cell_options import DENSE_CELL_OPTIONS
 from finite_differences import max_rel_error, numeric_grads
 
 from skrnn._bptt import (
@@ -13,16 +14,6 @@ from skrnn._bptt import (
     make_dropout_masks,
     truncation_cuts,
 )
-
-CELL_OPTIONS = [
-    pytest.param(dict(cell="rnn", activation="tanh"), id="rnn-tanh"),
-    pytest.param(dict(cell="rnn", activation="relu"), id="rnn-relu"),
-    pytest.param(dict(cell="lstm"), id="lstm"),
-    pytest.param(dict(cell="lstm", recurrent_activation="hard_sigmoid"), id="lstm-hard"),
-    pytest.param(dict(cell="gru", reset_after=True), id="gru-after"),
-    pytest.param(dict(cell="gru", reset_after=False), id="gru-before"),
-    pytest.param(dict(cell="gru", recurrent_activation="hard_sigmoid"), id="gru-hard"),
-]
 
 
 def _random_problem(rng, options, hidden=(4,), bidirectional=False, lengths=(5, 3, 1, 4),
@@ -47,7 +38,7 @@ def _objective(cfg, params, X, lengths, G_out, G_fin, masks=None):
     return float(np.sum(res.outputs * G_out) + np.sum(res.final_states * G_fin))
 
 
-@pytest.mark.parametrize("options", CELL_OPTIONS)
+@pytest.mark.parametrize("options", DENSE_CELL_OPTIONS)
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 def test_gradients_match_finite_differences(rng, options, bidirectional):
     # Two stacked layers of different widths over a ragged batch.
@@ -66,7 +57,7 @@ def test_gradients_match_finite_differences(rng, options, bidirectional):
     np.testing.assert_allclose(dX[real], numeric_x[real], atol=1e-6)
 
 
-@pytest.mark.parametrize("options", CELL_OPTIONS[::2])
+@pytest.mark.parametrize("options", DENSE_CELL_OPTIONS[::2])
 def test_dropout_gradients_with_fixed_mask(rng, options):
     cfg, params, X, lengths, G_out, G_fin = _random_problem(
         rng, options, hidden=(3, 4, 2), bidirectional=True)
@@ -158,7 +149,7 @@ def test_reference_objective_agrees_with_core_forward(rng):
 
 
 # ---------------------------------------------------------------------- padding & dtype
-@pytest.mark.parametrize("options", CELL_OPTIONS)
+@pytest.mark.parametrize("options", DENSE_CELL_OPTIONS)
 def test_padded_batch_equals_each_sequence_alone(rng, options):
     cfg, params, X, lengths, G_out, G_fin = _random_problem(
         rng, options, hidden=(4, 3), bidirectional=True)

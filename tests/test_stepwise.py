@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from cell_options import CELL_OPTIONS
 from sklearn.exceptions import ConvergenceWarning
 from test_bptt_cells import MinimalGatedUnit
 
@@ -28,16 +29,6 @@ from skrnn._bptt import (
 from skrnn._decoder import bridge_states, decode, decoder_params, sampled_inputs
 from skrnn.cells import Cell
 
-CELL_OPTIONS = [
-    pytest.param(dict(cell="rnn", activation="tanh"), id="rnn-tanh"),
-    pytest.param(dict(cell="rnn", activation="relu"), id="rnn-relu"),
-    pytest.param(dict(cell="clockwork", clock_periods=(1, 2)), id="clockwork"),
-    pytest.param(dict(cell="lstm"), id="lstm"),
-    pytest.param(dict(cell="lstm", recurrent_activation="hard_sigmoid"), id="lstm-hard"),
-    pytest.param(dict(cell="gru", reset_after=True), id="gru-after"),
-    pytest.param(dict(cell="gru", reset_after=False), id="gru-before"),
-    pytest.param(dict(cell="gru", recurrent_activation="hard_sigmoid"), id="gru-hard"),
-]
 # The decoder's cells (Seq2SeqRegressor refuses the clockwork).
 DECODER_OPTIONS = [p for p in CELL_OPTIONS if p.id != "clockwork"]
 
