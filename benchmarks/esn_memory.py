@@ -12,15 +12,17 @@ against reservoirpy (``esn_benchmark.py``): fit and predict on one 10,000-step s
 500 and 2000 units; fit and predict on 400 sequences of 100 steps with 3 inputs at 300
 and 1000 units, float64 and float32; ``EchoStateTransformer.transform`` and
 ``EchoStateClassifier.fit`` on the same. Each cell is process CPU seconds, median
-[min-max] over interleaved rounds, then (for a non-default budget) the median over rounds
-of its time over the default's, then the ``tracemalloc`` peak in MiB. The budget bounds
-the working memory, not the output or the readout's statistics (a 2000-unit fit holds
-several 2000 x 2000 matrices whatever the budget); a budget much smaller than the default
-splits a batch into narrow chunks, and the per-step sparse product loses the width that
-makes it fast.
+[min-max] over interleaved rounds; then, for a budget other than the default, its time
+over the default's in the same round, median [min-max]; then the ``tracemalloc`` peak in
+MiB. The budget bounds the working memory, not the output or the readout's statistics (a
+2000-unit fit holds several 2000 x 2000 matrices whatever the budget). A smaller budget
+means more time blocks, each with its own fixed costs (the readout's statistics are merged
+once per block, a pass over a units x units matrix), and narrower chunks of sequences, over
+which the per-step sparse product is spread more thinly.
 
 Run: ``python benchmarks/esn_memory.py`` (prints two markdown tables, about 10 minutes on
-two cores; ``--budgets-only`` for the second, ``--repeats N`` timed rounds, default 5).
+two cores; ``--budgets-only`` for the second, ``--repeats N`` timed rounds, default 5;
+``--budgets 21 20`` and ``--only "series 2000u" "1000u float32"`` narrow it).
 """
 
 import argparse
@@ -130,16 +132,20 @@ def _cpu(f):
     return time.process_time() - start
 
 
-def budget_price(budgets=BUDGETS, repeats=5):
+def budget_price(budgets=BUDGETS, repeats=5, only=None):
     """CPU time and peak of every workload under each block budget (in states).
+
+    ``only``: keep the workloads whose name contains one of these strings.
 
     A first round measures the ``tracemalloc`` peaks (and warms up); then ``repeats``
     timed rounds without ``tracemalloc``. Within a round every workload runs under every
     budget in turn, the budgets in a rotated order, so machine noise hits them alike. The
-    ratio is the median over rounds of each round's time over the default budget's.
+    ratio is each round's time over the default budget's in that round, median [min-max].
     """
     default = chunks_module.WORKING_ELEMENTS
     calls = _budget_workloads()
+    if only:
+        calls = {w: c for w, c in calls.items() if any(s in w for s in only)}
     times = {(w, b): [] for w in calls for b in budgets}
     peaks = {}
     try:
@@ -164,7 +170,8 @@ def budget_price(budgets=BUDGETS, repeats=5):
             t = np.array(times[w, b])
             cell = f"{np.median(t):.2f} [{t.min():.2f}-{t.max():.2f}]"
             if b != base:
-                cell += f" {np.median(t / np.array(times[w, base])):.2f}x"
+                q = t / np.array(times[w, base])
+                cell += f" {np.median(q):.2f}x [{q.min():.2f}-{q.max():.2f}]"
             cells.append(f"{cell}, {peaks[w, b]:.1f}")
         lines.append(f"| {w} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -174,8 +181,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5)")
     parser.add_argument("--budgets-only", action="store_true", help="the second table only")
+    parser.add_argument("--budgets", type=int, nargs="+", metavar="EXPONENT",
+                        help="budgets as powers of 2 (default 21 20 19 18)")
+    parser.add_argument("--only", nargs="+", metavar="TEXT",
+                        help="workloads whose name contains TEXT, e.g. 'series 2000u'")
     args = parser.parse_args()
     if not args.budgets_only:
         print(main())
         print()
-    print(budget_price(repeats=args.repeats))
+    budgets = tuple(2**e for e in args.budgets) if args.budgets else BUDGETS
+    print(budget_price(budgets, repeats=args.repeats, only=args.only))
