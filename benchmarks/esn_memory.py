@@ -20,7 +20,7 @@ means more time blocks, each with its own fixed costs (the readout's statistics 
 once per block, a pass over a units x units matrix), and narrower chunks of sequences, over
 which the per-step sparse product is spread more thinly.
 
-Run: ``python benchmarks/esn_memory.py`` (prints two markdown tables, about 10 minutes on
+Run: ``python benchmarks/esn_memory.py`` (prints two markdown tables, about 12 minutes on
 two cores; ``--budgets-only`` for the second, ``--repeats N`` timed rounds, default 5;
 ``--budgets 21 20`` and ``--only "series 2000u" "1000u float32"`` narrow it).
 """
