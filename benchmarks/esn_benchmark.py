@@ -127,14 +127,16 @@ def _series(n=10_001):
     return s[:-1], s[1:]
 
 
+SERIES_PARAMS = dict(spectral_radius=0.9, leak_rate=0.3, density=0.1, alpha=1e-6,
+                     washout=100, random_state=0)
+
+
 def _skrnn_pair(units):
     u, y = _series()
     X, Y = u[None, :, None], y[None]
 
     def fit():
-        return EchoStateRegressor(n_reservoir=units, spectral_radius=0.9, leak_rate=0.3,
-                                  density=0.1, alpha=1e-6, washout=100,
-                                  random_state=0).fit(X, Y)
+        return EchoStateRegressor(n_reservoir=units, **SERIES_PARAMS).fit(X, Y)
 
     model = fit()
     return _cold(fit), lambda: model.predict(X)
