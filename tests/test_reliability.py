@@ -9,15 +9,15 @@ import pickle
 import re
 import time
 import tracemalloc
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from fitting_support import quiet_fit, traced
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 
 import skrnn
 from skrnn import GRUStepRegressor, GRUTagger, LSTMRegressor, RNNClassifier, Seq2SeqRegressor
@@ -73,19 +73,13 @@ def _sequences(rng, n=12, lo=2, hi=7):
     return X
 
 
-def _fit(est, X, y, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kw)
-
-
 @pytest.fixture(scope="module")
 def fitted():
     rng = np.random.default_rng(0)
     X = _sequences(rng)
     out = {}
     for name, (make, kind) in ESTIMATORS.items():
-        out[name] = (_fit(make(), X, _targets(kind, X)), kind, X)
+        out[name] = (quiet_fit(make(), X, _targets(kind, X)), kind, X)
     return out
 
 
@@ -307,7 +301,7 @@ def test_bad_integer_parameters_are_errors_not_coercions(name, case):
 def test_float32_model_rejects_values_beyond_float32_in_every_form(name):
     make, kind = ESTIMATORS[name]
     X = [x.astype(np.float32) for x in _sequences(np.random.default_rng(4))]
-    est = _fit(make(), X, _targets(kind, X))
+    est = quiet_fit(make(), X, _targets(kind, X))
     assert est.weights_["output.bias"].dtype == np.float32
     big = [x.astype(np.float64) for x in X[:3]]
     big[1][0, 0] = 1e39
@@ -327,7 +321,7 @@ def test_channel_first_shape_warns_in_fit(name):
     if kind in ("step_label", "step_value"):  # one step per sequence, as X reads
         y = np.array([t[:1] for t in y])
     with pytest.warns(UserWarning, match=r"channel-first .* X.transpose\(0, 2, 1\)"):
-        _fit(make(), X, y)
+        quiet_fit(make(), X, y)
 
 
 def test_early_stopping_split_error_names_validation_fraction():
@@ -402,7 +396,7 @@ def test_pickle_round_trip_and_identical_refits(fitted, name):
     est, kind, X = fitted[name]
     restored = pickle.loads(pickle.dumps(est))
     _same(restored.predict(X), est.predict(X))
-    again = _fit(ESTIMATORS[name][0](), X, _targets(kind, X))
+    again = quiet_fit(ESTIMATORS[name][0](), X, _targets(kind, X))
     _same(again.predict(X), est.predict(X))
 
 
@@ -475,8 +469,8 @@ def test_saturating_inputs_give_finite_outputs_or_a_clear_error(fitted, name, sc
 def test_overflowing_relu_network_raises_instead_of_returning_nan():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((30, 6, 2))
-    est = _fit(LSTMRegressor(cell="rnn", activation="relu", hidden_layer_sizes=(16,),
-                             max_iter=2, random_state=0), X, X[:, 0, 0])
+    est = quiet_fit(LSTMRegressor(cell="rnn", activation="relu", hidden_layer_sizes=(16,),
+                                  max_iter=2, random_state=0), X, X[:, 0, 0])
     est.weights_["weight_hh_l0"][:] = np.abs(est.weights_["weight_hh_l0"]) * 50
     est.weights_["weight_ih_l0"][:] = np.abs(est.weights_["weight_ih_l0"])
     with pytest.raises(ValueError, match="not finite"):
@@ -486,8 +480,8 @@ def test_overflowing_relu_network_raises_instead_of_returning_nan():
 def test_long_sequences_train_and_memory_grows_linearly():
     rng = np.random.default_rng(0)
     X = [rng.standard_normal((10_000, 1)), rng.standard_normal((9_000, 1))]
-    est = _fit(RNNClassifier(cell="gru", hidden_layer_sizes=(4,), max_iter=1,
-                             random_state=0), X, [0, 1])
+    est = quiet_fit(RNNClassifier(cell="gru", hidden_layer_sizes=(4,), max_iter=1,
+                                  random_state=0), X, [0, 1])
     assert est.n_iter_ == 1 and np.all(np.isfinite(est.predict_proba(X)))
 
     cfg = RecurrentConfig("lstm", 3, (16,))
@@ -518,21 +512,15 @@ def test_prediction_of_many_short_and_one_long_sequence_is_bounded(make):
     X = [rng.standard_normal((1, 1)) for _ in range(2000)] + [long]
     y = np.arange(len(X)) % 2
     t0 = time.process_time()
-    est = _fit(make(), X, y)
+    est = quiet_fit(make(), X, y)
     epoch = time.process_time() - t0
 
     t0 = time.process_time()
     pred = est.predict(X)
     seconds = time.process_time() - t0
 
-    def traced(fn):
-        tracemalloc.start()
-        fn()
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        return peak
-
-    peak, peak_long_alone = traced(lambda: est.predict(X)), traced(lambda: est.predict([long]))
+    peak = traced(lambda: est.predict(X))[1]
+    peak_long_alone = traced(lambda: est.predict([long]))[1]
     model = sum(w.nbytes for w in est.weights_.values())
     assert seconds <= epoch
     # The long sequence's own forward pass dominates; the short ones add about their output.
@@ -549,15 +537,8 @@ def test_tagger_prediction_of_many_short_and_one_long_sequence_is_bounded():
     X = [rng.standard_normal((1, 1)) for _ in range(2000)] + [long]
     y = [(x[:, 0] > 0).astype(int) for x in X]
     t0 = time.process_time()
-    est = _fit(GRUTagger(hidden_layer_sizes=(8,), max_iter=1, random_state=0), X, y)
+    est = quiet_fit(GRUTagger(hidden_layer_sizes=(8,), max_iter=1, random_state=0), X, y)
     epoch = time.process_time() - t0
-
-    def traced(fn):
-        tracemalloc.start()
-        out = fn()
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        return out, peak
 
     model = sum(w.nbytes for w in est.weights_.values())
     for method in ("predict", "predict_proba"):

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pytest
 from finite_differences import numeric_grads
+from fitting_support import quiet_fit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -34,12 +35,6 @@ CELL_OPTIONS = [
 ]
 
 
-def _quiet_fit(est, X, y, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kw)
-
-
 def _ragged(rng, n=6, d=3, lengths=(5, 3, 1, 4, 2, 5)):
     return [rng.standard_normal((L, d)) for L in lengths[:n]]
 
@@ -53,7 +48,7 @@ def _generic(est, rng):
 def _batch_problem(rng, H=3, m=2, d=3, lengths=(5, 3, 1, 4, 2, 5), **options):
     X = _ragged(rng, len(lengths), d, lengths)
     y = rng.standard_normal((len(X), H, m))
-    est = _quiet_fit(Seq2SeqRegressor(max_iter=1, random_state=0, **options), X, y)
+    est = quiet_fit(Seq2SeqRegressor(max_iter=1, random_state=0, **options), X, y)
     _generic(est, rng)
     batch = check_sequences(X, dtype=np.float64)
     targets = y.reshape(len(X), H * m)
@@ -73,8 +68,8 @@ def test_predict_has_the_shape_of_y(rng, form, y_shape):
     else:
         X = rng.standard_normal((n, 2))
     y = rng.standard_normal((n,) + y_shape)
-    est = _quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0),
-                     X, y)
+    est = quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0),
+                    X, y)
     assert est.horizon_ == (y_shape[0] if y_shape else 1)
     assert est.n_outputs_ == (y_shape[1] if len(y_shape) == 2 else 1)
     pred = est.predict(X)
@@ -84,8 +79,8 @@ def test_predict_has_the_shape_of_y(rng, form, y_shape):
 
 def test_weights_hold_encoder_decoder_and_head(rng):
     X, y = rng.standard_normal((10, 4, 3)), rng.standard_normal((10, 3, 2))
-    est = _quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(5, 4), bidirectional=True,
-                                      max_iter=1, random_state=0), X, y)
+    est = quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(5, 4), bidirectional=True,
+                                     max_iter=1, random_state=0), X, y)
     w = est.weights_
     assert w["weight_ih_l0"].shape == (20, 3) and "weight_hh_l1_reverse" in w
     # Decoder: unidirectional, layer k as wide as the encoder's layer-k output.
@@ -170,7 +165,7 @@ def test_clockwork_encoder_decoder_learns_a_forecast():
     X, y = make_windows(series, window=16, horizon=range(1, 4))
     reg = Seq2SeqRegressor(cell="clockwork", hidden_layer_sizes=(16,), clock_periods=(1, 2),
                            learning_rate_init=0.01, max_iter=40, random_state=0)
-    reg = _quiet_fit(reg, X[:300], y[:300])
+    reg = quiet_fit(reg, X[:300], y[:300])
     assert reg._decoder_config.clock_periods == (1, 2)
     assert reg.score(X[300:], y[300:]) > 0.9
 
@@ -244,7 +239,7 @@ def test_learns_a_five_step_forecast():
     split = 500
     est = Seq2SeqRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=40,
                            random_state=0)
-    _quiet_fit(est, X[:split], y[:split])
+    quiet_fit(est, X[:split], y[:split])
     assert est.score(X[split:], y[split:]) > 0.9
 
 
@@ -253,7 +248,7 @@ def test_teacher_forcing_and_scheduled_sampling_both_train(ratio):
     X, y = _sine_windows(n_steps=400)
     est = Seq2SeqRegressor(hidden_layer_sizes=(12,), cell="gru", learning_rate_init=0.01,
                            max_iter=25, teacher_forcing_ratio=ratio, random_state=0)
-    _quiet_fit(est, X[:300], y[:300])
+    quiet_fit(est, X[:300], y[:300])
     assert est.loss_curve_[-1] < 0.2 * est.loss_curve_[0]
     assert est.score(X[300:], y[300:]) > 0.8
 
@@ -265,21 +260,21 @@ def test_training_options_work_unchanged(rng):
                   dict(early_stopping=True, validation_split="tail"),
                   dict(clip_norm=1.0, bptt_truncate=4), dict(dtype="float32"),
                   dict(teacher_forcing_ratio=0.3, dropout=0.1, bidirectional=True)]:
-        est = _quiet_fit(Seq2SeqRegressor(**kw, **extra), X, y,
-                         sample_weight=rng.uniform(0.5, 1.5, len(X)))
+        est = quiet_fit(Seq2SeqRegressor(**kw, **extra), X, y,
+                        sample_weight=rng.uniform(0.5, 1.5, len(X)))
         pred = est.predict(X)
         assert pred.shape == y.shape and np.all(np.isfinite(pred))
         if "dtype" in extra:
             assert pred.dtype == np.float32
     est = Seq2SeqRegressor(**kw, early_stopping=True)
-    _quiet_fit(est, X, y)
+    quiet_fit(est, X, y)
     assert len(est.validation_scores_) == est.n_iter_
 
 
 def test_same_random_state_same_fit_and_scheduled_sampling_is_seeded():
     X, y = _sine_windows(n_steps=150, H=3)
-    fits = [_quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(4,), max_iter=2,
-                                        teacher_forcing_ratio=0.5, random_state=1), X, y)
+    fits = [quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(4,), max_iter=2,
+                                       teacher_forcing_ratio=0.5, random_state=1), X, y)
             for _ in range(2)]
     np.testing.assert_array_equal(fits[0].predict(X), fits[1].predict(X))
 
@@ -295,7 +290,7 @@ def test_partial_fit_and_warm_start(rng):
     # A warm-started fit may change H: the weights do not depend on it.
     est.set_params(warm_start=True, max_iter=2)
     before = est.get_weights()
-    _quiet_fit(est, X, y[:, :2])
+    quiet_fit(est, X, y[:, :2])
     assert est.horizon_ == 2 and est.predict(X).shape == (len(X), 2)
     assert set(before) == set(est.weights_)
 
@@ -303,8 +298,8 @@ def test_partial_fit_and_warm_start(rng):
 def test_prediction_in_chunks_equals_one_batch(rng):
     """Over 1024 sequences prediction runs in chunks; each sequence's forecast is its own."""
     X = [rng.standard_normal((int(L), 2)) for L in rng.integers(1, 5, 1100)]
-    est = _quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(3,), max_iter=1, random_state=0),
-                     X[:50], rng.standard_normal((50, 4)))
+    est = quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(3,), max_iter=1, random_state=0),
+                    X[:50], rng.standard_normal((50, 4)))
     full = est.predict(X)
     parts = np.concatenate([est.predict(X[:7]), est.predict(X[7:600]), est.predict(X[600:])])
     np.testing.assert_allclose(full, parts, rtol=1e-12, atol=1e-12)
@@ -350,7 +345,7 @@ def test_errors(rng):
         Seq2SeqRegressor(solver="lbfgs", teacher_forcing_ratio=0.5).fit(X, y)
     with pytest.raises(ValueError, match="teacher_forcing_ratio"):
         Seq2SeqRegressor(teacher_forcing_ratio=1.5).fit(X, y)
-    fitted = _quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(4,), max_iter=1), X, y)
+    fitted = quiet_fit(Seq2SeqRegressor(hidden_layer_sizes=(4,), max_iter=1), X, y)
     with pytest.raises(ValueError, match="shape"):
         fitted.score(X, y[:, :2])
 

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from fitting_support import padded, quiet_fit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 
@@ -26,26 +27,11 @@ def _lookahead_tags(seqs):
     return [np.array([f"t{v}" for v in s[1:]] + ["end"]) for s in seqs]
 
 
-def _fit(est, X, y, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(X, y, **kw)
-
-
-def _padded(X, fill=np.nan):
-    T = max(len(x) for x in X)
-    out = np.full((len(X), T) + X[0].shape[1:], fill, dtype=np.asarray(X[0]).dtype
-                  if fill is not np.nan else float)
-    for i, x in enumerate(X):
-        out[i, : len(x)] = x
-    return out
-
-
 def test_memory_task_reaches_99_percent_token_accuracy(rng):
     seqs, X = _tokens(rng, 400)
     test_seqs, X_test = _tokens(rng, 200)
-    tagger = _fit(GRUTagger(hidden_layer_sizes=(16,), learning_rate_init=0.02, max_iter=60,
-                            batch_size=32, random_state=0), X, _delay_tags(seqs))
+    tagger = quiet_fit(GRUTagger(hidden_layer_sizes=(16,), learning_rate_init=0.02, max_iter=60,
+                                 batch_size=32, random_state=0), X, _delay_tags(seqs))
     assert tagger.score(X_test, _delay_tags(test_seqs)) >= 0.99
     pred = tagger.predict(X_test)
     assert isinstance(pred, list) and [len(p) for p in pred] == [len(s) for s in test_seqs]
@@ -58,8 +44,8 @@ def test_the_future_needs_bidirectional(rng):
     y, y_test = _lookahead_tags(seqs), _lookahead_tags(test_seqs)
     kwargs = dict(hidden_layer_sizes=(16,), learning_rate_init=0.02, max_iter=60,
                   batch_size=32, random_state=0)
-    forward_only = _fit(GRUTagger(**kwargs), X, y)
-    both = _fit(GRUTagger(bidirectional=True, **kwargs), X, y)
+    forward_only = quiet_fit(GRUTagger(**kwargs), X, y)
+    both = quiet_fit(GRUTagger(bidirectional=True, **kwargs), X, y)
     assert both.score(X_test, y_test) >= 0.99
     assert forward_only.score(X_test, y_test) < 0.5
 
@@ -67,9 +53,9 @@ def test_the_future_needs_bidirectional(rng):
 def test_ragged_and_nan_padded_3d_give_the_same_predictions(rng):
     seqs, X = _tokens(rng, 60)
     y = _delay_tags(seqs)
-    tagger = _fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=10, bidirectional=True,
-                            random_state=0), X, y)
-    X3 = _padded(X)
+    tagger = quiet_fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=10, bidirectional=True,
+                                 random_state=0), X, y)
+    X3 = padded(X)
     proba_list, proba_3d = tagger.predict_proba(X), tagger.predict_proba(X3)
     assert proba_3d.shape == (60, 12, len(tagger.classes_))
     for i, p in enumerate(proba_list):
@@ -80,18 +66,18 @@ def test_ragged_and_nan_padded_3d_give_the_same_predictions(rng):
         assert list(pred3[i, : len(p)]) == list(p)
         assert all(v is None for v in pred3[i, len(p):])
     # Fitting on the padded form gives the same model as on the ragged form.
-    y3 = _padded([np.array(t, dtype=object) for t in y], fill=None)
-    a = _fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=3, random_state=0), X, y)
-    b = _fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=3, random_state=0), X3, y3)
+    y3 = padded([np.array(t, dtype=object) for t in y], fill=None)
+    a = quiet_fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=3, random_state=0), X, y)
+    b = quiet_fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=3, random_state=0), X3, y3)
     for name, w in a.get_weights().items():
         np.testing.assert_allclose(b.get_weights()[name], w, rtol=0, atol=1e-12)
 
 
 def test_padding_contributes_nothing_to_loss_or_gradients(rng):
     seqs, X = _tokens(rng, 40)
-    X3 = _padded(X, fill=0.0)
+    X3 = padded(X, fill=0.0)
     lengths = np.array([len(s) for s in seqs])
-    y3 = _padded([np.asarray(s) for s in seqs], fill=0).astype(int)
+    y3 = padded([np.asarray(s) for s in seqs], fill=0).astype(int)
     # The same data with garbage at the padded steps, marked as padding by NaN inputs.
     X3_nan, X3_junk, y3_junk = X3.copy(), X3.copy(), y3.copy()
     pad = np.arange(X3.shape[1])[None, :] >= lengths[:, None]
@@ -99,8 +85,8 @@ def test_padding_contributes_nothing_to_loss_or_gradients(rng):
     X3_junk[pad] = np.nan
     y3_junk[pad] = 2  # a real class, but at padded steps
     kw = dict(hidden_layer_sizes=(5,), max_iter=4, random_state=0, bidirectional=True)
-    a = _fit(GRUTagger(**kw), X3_nan, np.where(pad, 0, y3))
-    b = _fit(GRUTagger(**kw), X3_junk, y3_junk)
+    a = quiet_fit(GRUTagger(**kw), X3_nan, np.where(pad, 0, y3))
+    b = quiet_fit(GRUTagger(**kw), X3_junk, y3_junk)
     assert a.loss_curve_ == b.loss_curve_
     for name, w in a.get_weights().items():
         np.testing.assert_array_equal(b.get_weights()[name], w)
@@ -109,7 +95,7 @@ def test_padding_contributes_nothing_to_loss_or_gradients(rng):
 def test_2d_input_is_ordinary_classification(rng):
     X = rng.standard_normal((100, 3))
     y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
-    tagger = _fit(GRUTagger(max_iter=100, learning_rate_init=0.01, random_state=0), X, y)
+    tagger = quiet_fit(GRUTagger(max_iter=100, learning_rate_init=0.01, random_state=0), X, y)
     assert tagger.predict(X).shape == (100,) and tagger.score(X, y) > 0.9
     assert tagger.predict_proba(X).shape == (100, 2)
 
@@ -168,8 +154,8 @@ def test_partial_fit_with_classes_and_sample_weight(rng):
 def test_padded_3d_x_with_list_y_in_fit_score_and_flat_scorers(rng):
     seqs, X = _tokens(rng, 30)
     y = _delay_tags(seqs)
-    Xp = _padded(X)
-    tagger = _fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=5, random_state=0), Xp, y)
+    Xp = padded(X)
+    tagger = quiet_fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=5, random_state=0), Xp, y)
     pred = tagger.predict(Xp)  # (n_sequences, n_timesteps), None at padded steps
     expected = tagger.score(X, y)
     assert tagger.score(Xp, y) == expected
@@ -177,10 +163,10 @@ def test_padded_3d_x_with_list_y_in_fit_score_and_flat_scorers(rng):
     assert FLAT_SCORERS["accuracy"](tagger, Xp, y) == expected
     # Equal lengths padded to a longer array: the list is per sequence, as when ragged.
     same = [s[:5] for s in seqs]
-    y_same, X_same = _delay_tags(same), _padded([np.eye(3)[s] for s in same] +
-                                                [np.eye(3)[seqs[0][:7]]])[:-1]
+    y_same, X_same = _delay_tags(same), padded([np.eye(3)[s] for s in same] +
+                                               [np.eye(3)[seqs[0][:7]]])[:-1]
     assert X_same.shape[1] == 7
-    _fit(GRUTagger(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X_same, y_same)
+    quiet_fit(GRUTagger(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X_same, y_same)
     with pytest.raises(ValueError, match="predictions after the 2 steps of sequence 0"):
         flat_accuracy_score([y[0][:2]] + y[1:], pred)
 
@@ -188,11 +174,11 @@ def test_padded_3d_x_with_list_y_in_fit_score_and_flat_scorers(rng):
 def test_empty_string_padding_labels_are_padding_in_fit_and_flat_metrics(rng):
     seqs, X = _tokens(rng, 20)
     y = _delay_tags(seqs)
-    Xp = _padded(X)
+    Xp = padded(X)
     y_pad = np.full(Xp.shape[:2], "", dtype=object)
     for i, s in enumerate(y):
         y_pad[i, : len(s)] = s
-    tagger = _fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=5, random_state=0), Xp, y_pad)
+    tagger = quiet_fit(GRUTagger(hidden_layer_sizes=(6,), max_iter=5, random_state=0), Xp, y_pad)
     assert "" not in tagger.classes_
     pred = tagger.predict(Xp)
     assert flat_accuracy_score(y_pad, pred) == tagger.score(Xp, y_pad) == tagger.score(X, y)
@@ -204,7 +190,7 @@ def test_empty_string_padding_labels_are_padding_in_fit_and_flat_metrics(rng):
 def test_tagger_score_sample_weight_is_one_per_sequence(rng):
     seqs, X = _tokens(rng, 12)
     y = _delay_tags(seqs)
-    tagger = _fit(GRUTagger(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X, y)
+    tagger = quiet_fit(GRUTagger(hidden_layer_sizes=(4,), max_iter=2, random_state=0), X, y)
     with pytest.raises(ValueError, match=r"sample_weight.shape == \(2,\), expected \(12,\)"):
         tagger.score(X, y, sample_weight=[1, 2])
     with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
