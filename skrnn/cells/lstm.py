@@ -44,10 +44,13 @@ from .base import BackwardState, Cell, Ring, Trace, gate_functions, tanh_by_exp_
 __all__ = ["LSTMCell"]
 
 
-def internal_rows(hidden):
-    """Row order of the gates inside the cell, ``W[internal_rows(h)]``: i, f, o, g."""
-    h = hidden
-    return np.r_[0: 2 * h, 3 * h: 4 * h, 2 * h: 3 * h]
+def swap_o_g(A, hidden):
+    """Swap the last two of the four row blocks of a C-contiguous ``A`` (4 * hidden, ...) in
+    place and return it: PyTorch's gate order i, f, g, o becomes the cell's i, f, o, g, and
+    back (the swap is its own inverse)."""
+    blocks = A.reshape(4, hidden, -1)
+    blocks[2:] = blocks[[3, 2]]
+    return A
 
 
 class LSTMCell(Cell):
@@ -107,10 +110,10 @@ class LSTMCell(Cell):
         W[:, :h] = p["weight_hh"]
         W[:, h: h + d] = p["weight_ih"]
         np.add(p["bias_ih"], p["bias_hh"], out=W[:, -1], casting="same_kind")
-        blocks = W.reshape(4, h, h + d + 1)
-        blocks[2:] = blocks[[3, 2]]  # PyTorch's i, f, g, o to i, f, o, g
+        swap_o_g(W, h)
         if gate_sign != 1 or g_scale != 1:
             scale = np.array([gate_sign, gate_sign, gate_sign, g_scale], dtype=dtype)
+            blocks = W.reshape(4, h, -1)
             blocks *= scale[:, None, None]
         return W
 
@@ -188,10 +191,9 @@ class LSTMCell(Cell):
         h = self.hidden
         n = tr.S.shape[2]
         dtype = tr.S.dtype
-        rows = internal_rows(h)
         bs = BackwardState()
-        bs.W_hh = p["weight_hh"][rows]
-        bs.W_ih = p["weight_ih"][rows]
+        W = self._stacked_weights(p, dtype, 1, 1)  # the gate order of forward, unscaled
+        bs.W_hh, bs.W_ih = W[:, :h], W[:, h: h + self.input_size]
         bs.dgate = DERIVATIVE[self.recurrent_activation]
         bs.one = constant(1, dtype)
         bs.dz = np.empty((4 * h, n), dtype=dtype)
@@ -236,9 +238,7 @@ class LSTMCell(Cell):
 
     def finish_backward(self, tr, bs):
         h, d = self.hidden, self.input_size
-        rows = internal_rows(h)
-        out = np.empty_like(bs.dW)
-        out[rows] = bs.dW  # back to PyTorch's gate order
+        out = swap_o_g(bs.dW, h)  # back to PyTorch's gate order
         db = out[:, -1].copy()
         return {"weight_ih": np.ascontiguousarray(out[:, h: h + d]),
                 "weight_hh": np.ascontiguousarray(out[:, :h]), "bias_ih": db,
