@@ -55,7 +55,9 @@ class _GRUBase(Cell):
         tr.gate, negated = gate_functions(self.recurrent_activation)
         W_ih, W_hh = p["weight_ih"], p["weight_hh"]
         b_ih, b_hh = p["bias_ih"], p["bias_hh"]
-        if negated or n_scale != 1:  # r and z rows times -1 (see the module docstring)
+        # r and z rows times -1 with the logistic sigmoid, n rows times n_scale (see the
+        # module docstring).
+        if negated or n_scale != 1:
             scale = np.full(3 * h, n_scale, dtype=dtype)
             scale[: 2 * h] = -1 if negated else 1
             W_ih, W_hh = W_ih * scale[:, None], W_hh * scale[:, None]
